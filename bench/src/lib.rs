@@ -1,0 +1,1 @@
+//! Benchmarks for Postern; see the README.

@@ -1,0 +1,1 @@
+//! Load generator for mail servers; see the README.

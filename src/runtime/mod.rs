@@ -1,0 +1,1 @@
+//! Shards, listeners, the mesh between shards, signals and start-up checks.

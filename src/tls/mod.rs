@@ -1,0 +1,1 @@
+//! rustls server configuration: PEM loading, SNI, self-signed default, reload on SIGHUP.

@@ -1,0 +1,1 @@
+//! Postern storage: see docs/ARCHITECTURE.md.
