@@ -1,1 +1,33 @@
-//! Postern storage: see docs/ARCHITECTURE.md.
+//! Postern storage: one append-only, checksummed log per shard with group commit, the
+//! in-memory mailbox indexes rebuilt from it, and the API the protocols call.
+//! The on-disk format and the rules are in docs/STORAGE.md.
+
+pub mod codec;
+pub mod disk;
+pub mod error;
+pub mod files;
+pub mod ids;
+pub mod index;
+pub mod limits;
+pub mod log;
+pub mod mailbox;
+pub mod message;
+pub mod notify;
+mod payload;
+pub mod record;
+#[cfg(test)]
+mod record_tests;
+pub mod recovery;
+pub mod scan;
+pub mod segment;
+pub mod sim;
+pub mod store;
+
+pub use disk::{Disk, DiskError, SegmentFile};
+pub use error::{Fault, StoreError};
+pub use ids::{AccountKey, Extent, Location, MailboxKey, Modseq, SystemFlags, Uid, UidRange};
+pub use log::{Durable, FsyncMode, Log, LogConfig, LogError, Ticket};
+pub use message::{MessageMeta, MessageWriter};
+pub use record::{FlagOperation, MessageCommit};
+pub use recovery::{OpenError, RecoveryReport};
+pub use store::{MailboxStatus, Store};

@@ -1,0 +1,48 @@
+//! Every limit of the storage layer, with the relations between them asserted at compile time.
+
+/// Largest message the store accepts (SMTP SIZE, IMAP APPEND literal).
+pub const MESSAGE_OCTETS_MAX: u64 = 64 * 1024 * 1024;
+/// Content is written in chunks of at most this size; a message writer buffers no more.
+pub const CHUNK_OCTETS_MAX: usize = 128 * 1024;
+/// Upper bound on extents per message: the writer only emits full chunks but the last.
+pub const EXTENTS_PER_MESSAGE_MAX: usize = (MESSAGE_OCTETS_MAX as usize).div_ceil(CHUNK_OCTETS_MAX);
+/// Opaque parse results (header length, MIME tree, ENVELOPE) stored beside a message.
+pub const PARSE_OCTETS_MAX: usize = 512 * 1024;
+/// Mailbox names, account names, keywords.
+pub const NAME_OCTETS_MAX: usize = 1024;
+pub const KEYWORD_OCTETS_MAX: usize = 256;
+pub const KEYWORDS_PER_MESSAGE_MAX: usize = 64;
+/// Distinct keywords interned per mailbox (ids are u16).
+pub const KEYWORDS_PER_MAILBOX_MAX: usize = 1024;
+/// UID ranges in one flag-change or expunge record.
+pub const UID_RANGES_PER_RECORD_MAX: usize = 64 * 1024;
+/// Largest record payload; anything longer in a record header is damage.
+pub const RECORD_PAYLOAD_OCTETS_MAX: usize = 2 * 1024 * 1024;
+/// Smallest possible framed record (header plus the smallest payload); used to bound how many
+/// records a damaged region of the log could have held.
+pub const RECORD_OCTETS_MIN: usize = 16 + 8;
+/// Default segment size, and the limits a configured size must respect.
+pub const SEGMENT_OCTETS_DEFAULT: u64 = 256 * 1024 * 1024;
+/// Small segments are for tests; a record larger than an empty segment is refused.
+pub const SEGMENT_OCTETS_MIN: u64 = 512 * 1024;
+/// In-memory locations are u32 offsets.
+pub const SEGMENT_OCTETS_LIMIT: u64 = u32::MAX as u64;
+/// Bytes waiting for the next group commit before appenders are made to wait.
+pub const BATCH_OCTETS_DEFAULT: usize = 8 * 1024 * 1024;
+
+const METADATA_OCTETS_MAX: usize = 256
+    + EXTENTS_PER_MESSAGE_MAX * 20
+    + PARSE_OCTETS_MAX
+    + KEYWORDS_PER_MESSAGE_MAX * (KEYWORD_OCTETS_MAX + 4);
+
+const _: () = {
+    assert!(CHUNK_OCTETS_MAX + 64 <= RECORD_PAYLOAD_OCTETS_MAX);
+    assert!(METADATA_OCTETS_MAX <= RECORD_PAYLOAD_OCTETS_MAX);
+    assert!(UID_RANGES_PER_RECORD_MAX * 8 + 4096 <= RECORD_PAYLOAD_OCTETS_MAX);
+    assert!(SEGMENT_OCTETS_DEFAULT >= 2 * RECORD_PAYLOAD_OCTETS_MAX as u64);
+    assert!(SEGMENT_OCTETS_MIN >= 4 * CHUNK_OCTETS_MAX as u64);
+    assert!(SEGMENT_OCTETS_DEFAULT >= SEGMENT_OCTETS_MIN);
+    assert!(SEGMENT_OCTETS_DEFAULT <= SEGMENT_OCTETS_LIMIT);
+    assert!(KEYWORDS_PER_MAILBOX_MAX <= u16::MAX as usize);
+    assert!(MESSAGE_OCTETS_MAX <= u32::MAX as u64);
+};

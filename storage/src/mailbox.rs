@@ -1,0 +1,373 @@
+//! Accounts and mailboxes in memory, and how each record changes them. Live writes and
+//! recovery both go through `State::apply`, so what a restart rebuilds is what was served.
+
+use crate::ids::{AccountKey, Location, MailboxKey, Modseq, Uid};
+use crate::index::{KeywordTable, MessageEntry, MessageIndex, PackedExtent};
+use crate::notify::Event;
+use crate::record::{FlagChange, FlagOperation, MessageCommit, Record};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+pub struct Mailbox {
+    pub key: MailboxKey,
+    pub name: String,
+    pub uid_validity: u32,
+    /// RFC 3501 UIDNEXT of what is visible (durable).
+    pub uid_next: Uid,
+    pub highest_modseq: Modseq,
+    /// Allocated to records appended but not yet durable; never below the visible values.
+    pub(crate) uid_next_allocated: Uid,
+    pub(crate) modseq_allocated: Modseq,
+    pub index: MessageIndex,
+    pub keywords: KeywordTable,
+    /// Advanced once per durable batch that changed the mailbox (IDLE, concurrent sessions).
+    pub changes: Rc<Event>,
+}
+
+pub struct Account {
+    pub key: AccountKey,
+    pub name: String,
+    pub quota_octets_max: u64,
+    pub quota_messages_max: u64,
+    pub usage_octets: u64,
+    pub usage_messages: u64,
+    pub mailboxes: BTreeMap<u32, Mailbox>,
+    pub names: BTreeMap<String, u32>,
+    pub subscriptions: BTreeSet<String>,
+    pub(crate) mailbox_next: u32,
+    pub(crate) uid_validity_last: u32,
+}
+
+/// A record that does not fit the state it is applied to. In recovery it is reported; live,
+/// only `Missing` can happen (a mailbox deleted while a write to it was in flight).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Anomaly {
+    #[error("record refers to a missing account or mailbox")]
+    Missing,
+    #[error("UID {uid} not above UIDNEXT {uid_next}")]
+    UidNotAscending { uid: Uid, uid_next: Uid },
+    #[error("MODSEQ {modseq} not above {highest}")]
+    ModseqNotIncreasing { modseq: Modseq, highest: Modseq },
+    #[error("name already in use")]
+    NameTaken,
+    #[error("location does not fit the in-memory index")]
+    LocationTooLarge,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub accounts: BTreeMap<AccountKey, Account>,
+    pub account_names: HashMap<String, AccountKey>,
+    pub(crate) account_next: BTreeMap<u32, u32>,
+    pub(crate) ingest_next: u64,
+    /// Names claimed by creates and renames in flight, released when they are applied.
+    pub(crate) reserved_mailbox_names: std::collections::HashSet<(AccountKey, String)>,
+    pub(crate) reserved_account_names: std::collections::HashSet<String>,
+}
+
+impl State {
+    pub fn mailbox(&self, key: MailboxKey) -> Option<&Mailbox> {
+        self.accounts.get(&key.account)?.mailboxes.get(&key.mailbox)
+    }
+    pub fn mailbox_mut(&mut self, key: MailboxKey) -> Option<&mut Mailbox> {
+        self.accounts
+            .get_mut(&key.account)?
+            .mailboxes
+            .get_mut(&key.mailbox)
+    }
+
+    /// Applies one record; returns the mailbox it changed, if any.
+    pub fn apply(
+        &mut self,
+        location: Location,
+        record: &Record<'_>,
+    ) -> Result<Option<MailboxKey>, Anomaly> {
+        match record {
+            Record::ContentChunk { ingest, .. } => {
+                self.ingest_next = self.ingest_next.max(ingest + 1);
+                Ok(None)
+            }
+            Record::MessageCommit(commit) => self.apply_commit(location, commit).map(Some),
+            Record::FlagChange(change) => self.apply_flags(change).map(Some),
+            Record::Expunge {
+                mailbox,
+                modseq,
+                uids,
+            } => {
+                let account = self
+                    .accounts
+                    .get_mut(&mailbox.account)
+                    .ok_or(Anomaly::Missing)?;
+                let target = account
+                    .mailboxes
+                    .get_mut(&mailbox.mailbox)
+                    .ok_or(Anomaly::Missing)?;
+                advance_modseq(target, *modseq)?;
+                for entry in target.index.remove(uids) {
+                    account.usage_octets = account
+                        .usage_octets
+                        .saturating_sub(u64::from(entry.size_octets));
+                    account.usage_messages = account.usage_messages.saturating_sub(1);
+                }
+                Ok(Some(*mailbox))
+            }
+            Record::MailboxCreate {
+                mailbox,
+                name,
+                uid_validity,
+            } => {
+                self.reserved_mailbox_names
+                    .remove(&(mailbox.account, name.clone()));
+                self.create_mailbox(*mailbox, name, *uid_validity)
+            }
+            Record::MailboxRename { mailbox, name } => {
+                self.reserved_mailbox_names
+                    .remove(&(mailbox.account, name.clone()));
+                let account = self
+                    .accounts
+                    .get_mut(&mailbox.account)
+                    .ok_or(Anomaly::Missing)?;
+                if account.names.contains_key(name) {
+                    return Err(Anomaly::NameTaken);
+                }
+                let target = account
+                    .mailboxes
+                    .get_mut(&mailbox.mailbox)
+                    .ok_or(Anomaly::Missing)?;
+                account.names.remove(&target.name);
+                target.name.clone_from(name);
+                account.names.insert(name.clone(), mailbox.mailbox);
+                Ok(Some(*mailbox))
+            }
+            Record::MailboxDelete { mailbox } => {
+                let account = self
+                    .accounts
+                    .get_mut(&mailbox.account)
+                    .ok_or(Anomaly::Missing)?;
+                let removed = account
+                    .mailboxes
+                    .remove(&mailbox.mailbox)
+                    .ok_or(Anomaly::Missing)?;
+                account.names.remove(&removed.name);
+                for entry in removed.index.entries() {
+                    account.usage_octets = account
+                        .usage_octets
+                        .saturating_sub(u64::from(entry.size_octets));
+                    account.usage_messages = account.usage_messages.saturating_sub(1);
+                }
+                // Sessions waiting on it learn it is gone.
+                removed.changes.notify();
+                Ok(None)
+            }
+            Record::Subscription {
+                account,
+                name,
+                subscribed,
+            } => {
+                let account = self.accounts.get_mut(account).ok_or(Anomaly::Missing)?;
+                if *subscribed {
+                    account.subscriptions.insert(name.clone());
+                } else {
+                    account.subscriptions.remove(name);
+                }
+                Ok(None)
+            }
+            Record::Account {
+                account,
+                name,
+                quota_octets_max,
+                quota_messages_max,
+            } => {
+                self.reserved_account_names.remove(name);
+                self.upsert_account(*account, name, *quota_octets_max, *quota_messages_max)
+            }
+        }
+    }
+
+    fn upsert_account(
+        &mut self,
+        key: AccountKey,
+        name: &str,
+        octets_max: u64,
+        messages_max: u64,
+    ) -> Result<Option<MailboxKey>, Anomaly> {
+        if self
+            .account_names
+            .get(name)
+            .is_some_and(|existing| *existing != key)
+        {
+            return Err(Anomaly::NameTaken);
+        }
+        let next = self.account_next.entry(key.partition).or_insert(0);
+        *next = (*next).max(key.account + 1);
+        let account = self.accounts.entry(key).or_insert_with(|| Account {
+            key,
+            name: name.to_owned(),
+            quota_octets_max: 0,
+            quota_messages_max: 0,
+            usage_octets: 0,
+            usage_messages: 0,
+            mailboxes: BTreeMap::new(),
+            names: BTreeMap::new(),
+            subscriptions: BTreeSet::new(),
+            mailbox_next: 1,
+            uid_validity_last: 0,
+        });
+        account.quota_octets_max = octets_max;
+        account.quota_messages_max = messages_max;
+        self.account_names.insert(name.to_owned(), key);
+        Ok(None)
+    }
+
+    fn create_mailbox(
+        &mut self,
+        key: MailboxKey,
+        name: &str,
+        uid_validity: u32,
+    ) -> Result<Option<MailboxKey>, Anomaly> {
+        let account = self
+            .accounts
+            .get_mut(&key.account)
+            .ok_or(Anomaly::Missing)?;
+        if account.names.contains_key(name) || account.mailboxes.contains_key(&key.mailbox) {
+            return Err(Anomaly::NameTaken);
+        }
+        account.mailbox_next = account.mailbox_next.max(key.mailbox + 1);
+        account.uid_validity_last = account.uid_validity_last.max(uid_validity);
+        account.names.insert(name.to_owned(), key.mailbox);
+        account.mailboxes.insert(
+            key.mailbox,
+            Mailbox {
+                key,
+                name: name.to_owned(),
+                uid_validity,
+                uid_next: 1,
+                highest_modseq: 0,
+                uid_next_allocated: 1,
+                modseq_allocated: 0,
+                index: MessageIndex::default(),
+                keywords: KeywordTable::default(),
+                changes: Event::new(),
+            },
+        );
+        Ok(Some(key))
+    }
+
+    fn apply_commit(
+        &mut self,
+        location: Location,
+        commit: &MessageCommit,
+    ) -> Result<MailboxKey, Anomaly> {
+        self.ingest_next = self.ingest_next.max(commit.ingest + 1);
+        let account = self
+            .accounts
+            .get_mut(&commit.mailbox.account)
+            .ok_or(Anomaly::Missing)?;
+        let mailbox = account
+            .mailboxes
+            .get_mut(&commit.mailbox.mailbox)
+            .ok_or(Anomaly::Missing)?;
+        if commit.uid < mailbox.uid_next {
+            return Err(Anomaly::UidNotAscending {
+                uid: commit.uid,
+                uid_next: mailbox.uid_next,
+            });
+        }
+        let packed: Option<Vec<PackedExtent>> =
+            commit.extents.iter().map(PackedExtent::pack).collect();
+        let commit_sequence = u32::try_from(location.sequence).ok();
+        let commit_offset = u32::try_from(location.offset).ok();
+        let size_octets = u32::try_from(commit.size_octets).ok();
+        let (Some(mut packed), Some(sequence), Some(offset), Some(size)) =
+            (packed, commit_sequence, commit_offset, size_octets)
+        else {
+            return Err(Anomaly::LocationTooLarge);
+        };
+        advance_modseq(mailbox, commit.modseq)?;
+        let first = if packed.is_empty() {
+            PackedExtent {
+                sequence,
+                offset,
+                octets: 0,
+            }
+        } else {
+            packed.remove(0)
+        };
+        let keyword_set = mailbox.keywords.intern(&commit.keywords);
+        let entry = MessageEntry::new(
+            commit.uid,
+            commit.flags,
+            keyword_set,
+            size,
+            commit.modseq,
+            commit.internal_date_secs,
+            (sequence, offset),
+            first,
+        );
+        mailbox.index.push(entry, packed);
+        mailbox.uid_next = commit.uid + 1;
+        mailbox.uid_next_allocated = mailbox.uid_next_allocated.max(mailbox.uid_next);
+        account.usage_octets += commit.size_octets;
+        account.usage_messages += 1;
+        Ok(commit.mailbox)
+    }
+
+    fn apply_flags(&mut self, change: &FlagChange) -> Result<MailboxKey, Anomaly> {
+        let mailbox = self.mailbox_mut(change.mailbox).ok_or(Anomaly::Missing)?;
+        advance_modseq(mailbox, change.modseq)?;
+        let Mailbox {
+            index, keywords, ..
+        } = mailbox;
+        for range in &change.uids {
+            for entry in index.range_mut(*range) {
+                let (flags, keyword_set) = match change.operation {
+                    FlagOperation::Replace => (change.flags, keywords.intern(&change.keywords)),
+                    FlagOperation::Add => (
+                        entry.flags.union(change.flags),
+                        keywords.combine(entry.keyword_set, &change.keywords, true),
+                    ),
+                    FlagOperation::Remove => (
+                        entry.flags.difference(change.flags),
+                        keywords.combine(entry.keyword_set, &change.keywords, false),
+                    ),
+                };
+                if (flags, keyword_set) != (entry.flags, entry.keyword_set) {
+                    entry.flags = flags;
+                    entry.keyword_set = keyword_set;
+                    entry.modseq = change.modseq;
+                }
+            }
+        }
+        Ok(change.mailbox)
+    }
+
+    /// After replay over damaged log ranges: records lost there may have used UIDs, MODSEQs and
+    /// mailbox numbers; skip past as many as the damage could have held so none is reused.
+    pub(crate) fn skip_lost(&mut self, records_lost_max: u64) {
+        let skip = u32::try_from(records_lost_max).unwrap_or(u32::MAX);
+        for account in self.accounts.values_mut() {
+            account.mailbox_next = account.mailbox_next.saturating_add(skip);
+            for mailbox in account.mailboxes.values_mut() {
+                mailbox.uid_next = mailbox.uid_next.saturating_add(skip);
+                mailbox.uid_next_allocated = mailbox.uid_next;
+                mailbox.highest_modseq += records_lost_max;
+                mailbox.modseq_allocated = mailbox.highest_modseq;
+            }
+        }
+        for next in self.account_next.values_mut() {
+            *next = next.saturating_add(skip);
+        }
+    }
+}
+
+fn advance_modseq(mailbox: &mut Mailbox, modseq: Modseq) -> Result<(), Anomaly> {
+    if modseq <= mailbox.highest_modseq {
+        return Err(Anomaly::ModseqNotIncreasing {
+            modseq,
+            highest: mailbox.highest_modseq,
+        });
+    }
+    mailbox.highest_modseq = modseq;
+    mailbox.modseq_allocated = mailbox.modseq_allocated.max(modseq);
+    Ok(())
+}

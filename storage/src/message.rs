@@ -1,0 +1,263 @@
+//! Message ingest as a stream of chunks, and byte-range reads that follow a message's extents.
+//!
+//! A writer holds at most one chunk (`CHUNK_OCTETS_MAX`) of content: each full chunk goes to the
+//! log as a content-chunk record at once (concurrent writers interleave, so a message's content
+//! is a list of extents). `commit` appends the metadata record after the chunks; its `Durable`
+//! covers them, since they are earlier in the same log.
+
+use crate::disk::Disk;
+use crate::error::StoreError;
+use crate::ids::{Extent, MailboxKey, SystemFlags, Uid};
+use crate::limits::{CHUNK_OCTETS_MAX, MESSAGE_OCTETS_MAX, PARSE_OCTETS_MAX};
+use crate::log::Durable;
+use crate::record::{self, FrameContext, MessageCommit, RECORD_HEADER_OCTETS, Record};
+use crate::store::{Store, check_keywords};
+use std::rc::Rc;
+
+/// Octets of a content-chunk payload before its data (partition u32, ingest u64).
+pub const CHUNK_DATA_OFFSET: u64 = RECORD_HEADER_OCTETS as u64 + 12;
+
+/// What the protocol knows about a message when it commits it.
+#[derive(Debug, Clone, Default)]
+pub struct MessageMeta {
+    pub internal_date_secs: i64,
+    pub flags: SystemFlags,
+    pub keywords: Vec<String>,
+    /// Parse results (header length, MIME tree, ENVELOPE), opaque here.
+    pub parse: Vec<u8>,
+}
+
+pub struct MessageWriter<D: Disk + 'static> {
+    store: Rc<Store<D>>,
+    partition: u32,
+    ingest: u64,
+    buffer: Vec<u8>,
+    extents: Vec<Extent>,
+    size_octets: u64,
+    crc: crc32fast::Hasher,
+}
+
+impl<D: Disk + 'static> Store<D> {
+    /// Starts a message for an account in `partition`; content may then be streamed.
+    pub fn begin_message(self: &Rc<Self>, partition: u32) -> MessageWriter<D> {
+        let mut state = self.state.borrow_mut();
+        let ingest = state.ingest_next;
+        state.ingest_next += 1;
+        MessageWriter {
+            store: self.clone(),
+            partition,
+            ingest,
+            buffer: Vec::new(),
+            extents: Vec::new(),
+            size_octets: 0,
+            crc: crc32fast::Hasher::new(),
+        }
+    }
+}
+
+impl<D: Disk + 'static> MessageWriter<D> {
+    /// Appends content; waits when the log's batch is full (backpressure).
+    pub async fn write(&mut self, mut bytes: &[u8]) -> Result<(), StoreError> {
+        if self.size_octets + bytes.len() as u64 > MESSAGE_OCTETS_MAX {
+            return Err(StoreError::MessageTooLarge {
+                octets_max: MESSAGE_OCTETS_MAX,
+            });
+        }
+        self.size_octets += bytes.len() as u64;
+        self.crc.update(bytes);
+        while !bytes.is_empty() {
+            let room = CHUNK_OCTETS_MAX - self.buffer.len();
+            let (now, later) = bytes.split_at(room.min(bytes.len()));
+            self.buffer.extend_from_slice(now);
+            bytes = later;
+            if self.buffer.len() == CHUNK_OCTETS_MAX {
+                self.emit_chunk().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn emit_chunk(&mut self) -> Result<(), StoreError> {
+        let log = &self.store.log;
+        log.ready().await?;
+        let record = Record::ContentChunk {
+            partition: self.partition,
+            ingest: self.ingest,
+            data: &self.buffer,
+        };
+        let (location, _) = log.append(&record)?;
+        self.extents.push(Extent {
+            sequence: location.sequence,
+            offset: location.offset + CHUNK_DATA_OFFSET,
+            octets: self.buffer.len() as u32,
+        });
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Commits the message to `mailbox`: returns its UID once it is durable and visible.
+    pub async fn commit(
+        mut self,
+        mailbox: MailboxKey,
+        meta: MessageMeta,
+    ) -> Result<(Uid, Durable), StoreError> {
+        check_keywords(&meta.keywords)?;
+        if meta.parse.len() > PARSE_OCTETS_MAX {
+            return Err(StoreError::LimitExceeded("parse results"));
+        }
+        if mailbox.account.partition != self.partition {
+            return Err(StoreError::NoSuchMailbox);
+        }
+        if !self.buffer.is_empty() {
+            self.emit_chunk().await?;
+        }
+        let MessageWriter {
+            store,
+            ingest,
+            extents,
+            size_octets,
+            crc,
+            ..
+        } = self;
+        let content_crc = crc.finalize();
+        store
+            .write(|state| {
+                let account = state
+                    .accounts
+                    .get_mut(&mailbox.account)
+                    .ok_or(StoreError::NoSuchAccount)?;
+                let over_octets = account.quota_octets_max > 0
+                    && account.usage_octets + size_octets > account.quota_octets_max;
+                let over_messages = account.quota_messages_max > 0
+                    && account.usage_messages + 1 > account.quota_messages_max;
+                if over_octets || over_messages {
+                    return Err(StoreError::OverQuota);
+                }
+                let target = account
+                    .mailboxes
+                    .get_mut(&mailbox.mailbox)
+                    .ok_or(StoreError::NoSuchMailbox)?;
+                if !target.keywords.has_room_for(&meta.keywords) {
+                    return Err(StoreError::LimitExceeded("keywords per mailbox"));
+                }
+                let uid = target.uid_next_allocated;
+                target.uid_next_allocated = uid
+                    .checked_add(1)
+                    .ok_or(StoreError::LimitExceeded("UIDs"))?;
+                target.modseq_allocated += 1;
+                let commit = MessageCommit {
+                    mailbox,
+                    uid,
+                    modseq: target.modseq_allocated,
+                    internal_date_secs: meta.internal_date_secs,
+                    size_octets,
+                    flags: meta.flags,
+                    keywords: meta.keywords,
+                    ingest,
+                    extents,
+                    content_crc,
+                    parse: meta.parse,
+                };
+                Ok((Record::MessageCommit(commit), uid))
+            })
+            .await
+    }
+}
+
+impl<D: Disk + 'static> Store<D> {
+    /// Reads content bytes `offset..` of a message into `buffer`; returns the octets read
+    /// (0 at the end). Memory stays bounded by the caller's buffer.
+    pub async fn read(
+        &self,
+        mailbox: MailboxKey,
+        uid: Uid,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, StoreError> {
+        let extents = {
+            let state = self.state.borrow();
+            let target = state.mailbox(mailbox).ok_or(StoreError::NoSuchMailbox)?;
+            let entry = target.index.get(uid).ok_or(StoreError::NoSuchMessage)?;
+            if entry.unreadable() {
+                return Err(StoreError::Unreadable);
+            }
+            target.index.extents(entry)
+        };
+        let mut skip = offset;
+        let mut filled = 0;
+        for extent in extents {
+            if filled == buffer.len() {
+                break;
+            }
+            let octets = u64::from(extent.octets);
+            if skip >= octets {
+                skip -= octets;
+                continue;
+            }
+            let wanted = ((octets - skip) as usize).min(buffer.len() - filled);
+            let position = u64::from(extent.offset) + skip;
+            let bytes = self
+                .log
+                .read_at(u64::from(extent.sequence), position, wanted)
+                .await
+                .map_err(StoreError::Read)?;
+            if bytes.len() != wanted {
+                return Err(StoreError::Damaged(format!(
+                    "short read in segment {}",
+                    extent.sequence
+                )));
+            }
+            buffer[filled..filled + wanted].copy_from_slice(&bytes);
+            filled += wanted;
+            skip = 0;
+        }
+        Ok(filled)
+    }
+
+    /// The message's commit record, verified: parse results, keywords as written, extents.
+    pub async fn read_commit(
+        &self,
+        mailbox: MailboxKey,
+        uid: Uid,
+    ) -> Result<MessageCommit, StoreError> {
+        let (sequence, offset) = {
+            let state = self.state.borrow();
+            let target = state.mailbox(mailbox).ok_or(StoreError::NoSuchMailbox)?;
+            let entry = target.index.get(uid).ok_or(StoreError::NoSuchMessage)?;
+            (
+                u64::from(entry.commit_sequence),
+                u64::from(entry.commit_offset),
+            )
+        };
+        let damaged = |what: &str| {
+            StoreError::Damaged(format!(
+                "commit record at segment {sequence} offset {offset}: {what}"
+            ))
+        };
+        let header = self
+            .log
+            .read_at(sequence, offset, RECORD_HEADER_OCTETS)
+            .await
+            .map_err(StoreError::Read)?;
+        let length = header
+            .get(4..8)
+            .and_then(|field| field.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or_else(|| damaged("short header"))?;
+        let framed = RECORD_HEADER_OCTETS + length as usize;
+        let bytes = self
+            .log
+            .read_at(sequence, offset, framed)
+            .await
+            .map_err(StoreError::Read)?;
+        let context = FrameContext {
+            salt: self.log.salt_for(sequence),
+            offset,
+        };
+        match record::decode(&bytes, context) {
+            Ok((Record::MessageCommit(commit), _)) if commit.uid == uid => Ok(commit),
+            Ok(_) => Err(damaged("not this message's commit")),
+            Err(error) => Err(damaged(&error.to_string())),
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Records of the log: framing (length, type, checksums) and the payload of each type.
+//!
+//! Frame layout, little-endian, 16-octet header then payload:
+//! ```text
+//! 0  magic       u16   0xE750
+//! 2  type        u8    RecordType
+//! 3  reserved    u8    0
+//! 4  length      u32   payload octets, <= RECORD_PAYLOAD_OCTETS_MAX
+//! 8  payload_crc u32   crc32 over type and payload
+//! 12 header_crc  u32   crc32 seeded with the segment salt over octets 0..12 and the
+//!                      record's file offset (u64), so a record is only valid where it was
+//!                      written and a copy of one inside mail content is never mistaken for one
+//! ```
+//! `decode` never panics and allocates at most what the payload itself holds.
+
+use crate::codec::{Malformed, Reader, Writer};
+use crate::ids::{AccountKey, Extent, MailboxKey, Modseq, SystemFlags, Uid, UidRange};
+use crate::limits::{
+    EXTENTS_PER_MESSAGE_MAX, KEYWORD_OCTETS_MAX, KEYWORDS_PER_MESSAGE_MAX, NAME_OCTETS_MAX,
+    PARSE_OCTETS_MAX, RECORD_PAYLOAD_OCTETS_MAX, UID_RANGES_PER_RECORD_MAX,
+};
+
+pub const RECORD_MAGIC: [u8; 2] = 0xE750u16.to_le_bytes();
+pub const RECORD_HEADER_OCTETS: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RecordType {
+    ContentChunk = 1,
+    MessageCommit = 2,
+    FlagChange = 3,
+    Expunge = 4,
+    MailboxCreate = 5,
+    MailboxRename = 6,
+    MailboxDelete = 7,
+    Subscription = 8,
+    Account = 9,
+}
+
+impl RecordType {
+    fn from_u8(value: u8) -> Option<Self> {
+        use RecordType::*;
+        [
+            ContentChunk,
+            MessageCommit,
+            FlagChange,
+            Expunge,
+            MailboxCreate,
+            MailboxRename,
+            MailboxDelete,
+            Subscription,
+            Account,
+        ]
+        .into_iter()
+        .find(|kind| *kind as u8 == value)
+    }
+}
+
+/// A message's metadata, written after all its content chunks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageCommit {
+    pub mailbox: MailboxKey,
+    pub uid: Uid,
+    pub modseq: Modseq,
+    pub internal_date_secs: i64,
+    pub size_octets: u64,
+    pub flags: SystemFlags,
+    pub keywords: Vec<String>,
+    /// Ties the commit to the content chunks written for it.
+    pub ingest: u64,
+    pub extents: Vec<Extent>,
+    /// crc32 of the whole content, for end-to-end checks.
+    pub content_crc: u32,
+    /// Opaque parse results filled by the IMAP layer (header length, MIME tree, ENVELOPE).
+    pub parse: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagOperation {
+    Replace = 0,
+    Add = 1,
+    Remove = 2,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagChange {
+    pub mailbox: MailboxKey,
+    pub modseq: Modseq,
+    pub operation: FlagOperation,
+    pub flags: SystemFlags,
+    pub keywords: Vec<String>,
+    pub uids: Vec<UidRange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record<'a> {
+    ContentChunk {
+        partition: u32,
+        ingest: u64,
+        data: &'a [u8],
+    },
+    MessageCommit(MessageCommit),
+    FlagChange(FlagChange),
+    Expunge {
+        mailbox: MailboxKey,
+        modseq: Modseq,
+        uids: Vec<UidRange>,
+    },
+    MailboxCreate {
+        mailbox: MailboxKey,
+        name: String,
+        uid_validity: u32,
+    },
+    MailboxRename {
+        mailbox: MailboxKey,
+        name: String,
+    },
+    MailboxDelete {
+        mailbox: MailboxKey,
+    },
+    Subscription {
+        account: AccountKey,
+        name: String,
+        subscribed: bool,
+    },
+    /// Creates or updates an account.
+    Account {
+        account: AccountKey,
+        name: String,
+        quota_octets_max: u64,
+        quota_messages_max: u64,
+    },
+}
+
+/// Where a frame is being read or written: the segment salt and the record's file offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameContext {
+    pub salt: u32,
+    pub offset: u64,
+}
+
+/// Why bytes at some offset are not a valid record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("input ends inside the record")]
+    Truncated,
+    #[error("no record magic")]
+    BadMagic,
+    #[error("record header checksum mismatch")]
+    HeaderChecksum,
+    #[error("record length {0} over the limit")]
+    LengthTooLarge(u32),
+    #[error("record payload checksum mismatch")]
+    PayloadChecksum,
+    #[error("unknown record type {0}")]
+    UnknownType(u8),
+    #[error(transparent)]
+    Malformed(#[from] Malformed),
+}
+
+impl Record<'_> {
+    pub fn record_type(&self) -> RecordType {
+        match self {
+            Record::ContentChunk { .. } => RecordType::ContentChunk,
+            Record::MessageCommit(_) => RecordType::MessageCommit,
+            Record::FlagChange(_) => RecordType::FlagChange,
+            Record::Expunge { .. } => RecordType::Expunge,
+            Record::MailboxCreate { .. } => RecordType::MailboxCreate,
+            Record::MailboxRename { .. } => RecordType::MailboxRename,
+            Record::MailboxDelete { .. } => RecordType::MailboxDelete,
+            Record::Subscription { .. } => RecordType::Subscription,
+            Record::Account { .. } => RecordType::Account,
+        }
+    }
+
+    /// The partition the record belongs to, for moving partitions between shards.
+    pub fn partition(&self) -> u32 {
+        match self {
+            Record::ContentChunk { partition, .. } => *partition,
+            Record::MessageCommit(commit) => commit.mailbox.account.partition,
+            Record::FlagChange(change) => change.mailbox.account.partition,
+            Record::Expunge { mailbox, .. }
+            | Record::MailboxCreate { mailbox, .. }
+            | Record::MailboxRename { mailbox, .. }
+            | Record::MailboxDelete { mailbox } => mailbox.account.partition,
+            Record::Subscription { account, .. } | Record::Account { account, .. } => {
+                account.partition
+            }
+        }
+    }
+}
+
+/// Frames `record` at `context.offset` and appends it to `out`; returns the framed octets.
+pub fn encode(record: &Record<'_>, context: FrameContext, out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; RECORD_HEADER_OCTETS]);
+    crate::payload::encode(record, &mut Writer::new(out));
+    let payload_octets = out.len() - start - RECORD_HEADER_OCTETS;
+    assert!(
+        payload_octets <= RECORD_PAYLOAD_OCTETS_MAX,
+        "record over the payload limit"
+    );
+    let kind = record.record_type() as u8;
+    let mut payload_hasher = crc32fast::Hasher::new();
+    payload_hasher.update(&[kind]);
+    payload_hasher.update(&out[start + RECORD_HEADER_OCTETS..]);
+    let header = &mut out[start..start + RECORD_HEADER_OCTETS];
+    header[0..2].copy_from_slice(&RECORD_MAGIC);
+    header[2] = kind;
+    header[4..8].copy_from_slice(&(payload_octets as u32).to_le_bytes());
+    header[8..12].copy_from_slice(&payload_hasher.finalize().to_le_bytes());
+    let header_crc = header_checksum(&header[0..12], context);
+    header[12..16].copy_from_slice(&header_crc.to_le_bytes());
+    out.len() - start
+}
+
+fn header_checksum(first_twelve: &[u8], context: FrameContext) -> u32 {
+    let mut hasher = crc32fast::Hasher::new_with_initial(context.salt);
+    hasher.update(first_twelve);
+    hasher.update(&context.offset.to_le_bytes());
+    hasher.finalize()
+}
+
+/// Checks the frame at the start of `bytes`; returns its type, payload and framed octets.
+pub fn decode_frame(
+    bytes: &[u8],
+    context: FrameContext,
+) -> Result<(u8, &[u8], usize), DecodeError> {
+    let Some(header) = bytes.get(..RECORD_HEADER_OCTETS) else {
+        return Err(DecodeError::Truncated);
+    };
+    if header[0..2] != RECORD_MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    let stored_header_crc = u32::from_le_bytes([header[12], header[13], header[14], header[15]]);
+    if header_checksum(&header[0..12], context) != stored_header_crc || header[3] != 0 {
+        return Err(DecodeError::HeaderChecksum);
+    }
+    let length = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if length as usize > RECORD_PAYLOAD_OCTETS_MAX {
+        return Err(DecodeError::LengthTooLarge(length));
+    }
+    let framed_octets = RECORD_HEADER_OCTETS + length as usize;
+    let Some(payload) = bytes.get(RECORD_HEADER_OCTETS..framed_octets) else {
+        return Err(DecodeError::Truncated);
+    };
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&[header[2]]);
+    hasher.update(payload);
+    let stored_payload_crc = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+    if hasher.finalize() != stored_payload_crc {
+        return Err(DecodeError::PayloadChecksum);
+    }
+    Ok((header[2], payload, framed_octets))
+}
+
+/// Decodes one record from the start of `bytes`: the record and the octets it occupies.
+pub fn decode(bytes: &[u8], context: FrameContext) -> Result<(Record<'_>, usize), DecodeError> {
+    let (kind, payload, framed_octets) = decode_frame(bytes, context)?;
+    let kind = RecordType::from_u8(kind).ok_or(DecodeError::UnknownType(kind))?;
+    let record = crate::payload::decode(kind, &mut Reader::new(payload))?;
+    Ok((record, framed_octets))
+}
+
+pub(crate) mod bounds {
+    use super::*;
+    pub const NAME: usize = NAME_OCTETS_MAX;
+    pub const KEYWORD: usize = KEYWORD_OCTETS_MAX;
+    pub const KEYWORDS: usize = KEYWORDS_PER_MESSAGE_MAX;
+    pub const EXTENTS: usize = EXTENTS_PER_MESSAGE_MAX;
+    pub const PARSE: usize = PARSE_OCTETS_MAX;
+    pub const UID_RANGES: usize = UID_RANGES_PER_RECORD_MAX;
+}
+
+/// Decodes a payload without a frame: lets tests reach payload parsing with arbitrary bytes.
+#[cfg(test)]
+pub(crate) fn decode_payload_for_tests(
+    kind: u8,
+    payload: &[u8],
+) -> Result<Record<'_>, DecodeError> {
+    let kind = RecordType::from_u8(kind).ok_or(DecodeError::UnknownType(kind))?;
+    Ok(crate::payload::decode(kind, &mut Reader::new(payload))?)
+}

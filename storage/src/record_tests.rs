@@ -1,0 +1,156 @@
+//! Round trips of every record type, and decode never panicking on damaged input.
+
+use crate::ids::{AccountKey, Extent, MailboxKey, SystemFlags, UidRange};
+use crate::record::{
+    self, DecodeError, FlagChange, FlagOperation, FrameContext, MessageCommit, Record,
+};
+use crate::sim::Rng;
+
+const CONTEXT: FrameContext = FrameContext {
+    salt: 0x1234_5678,
+    offset: 4096,
+};
+
+fn mailbox() -> MailboxKey {
+    MailboxKey {
+        account: AccountKey {
+            partition: 7,
+            account: 3,
+        },
+        mailbox: 2,
+    }
+}
+
+pub(crate) fn samples() -> Vec<Record<'static>> {
+    let commit = MessageCommit {
+        mailbox: mailbox(),
+        uid: 9,
+        modseq: 12,
+        internal_date_secs: -5,
+        size_octets: 30,
+        flags: SystemFlags::SEEN.union(SystemFlags::DRAFT),
+        keywords: vec!["$Forwarded".into(), "work".into()],
+        ingest: 77,
+        extents: vec![
+            Extent {
+                sequence: 1,
+                offset: 100,
+                octets: 10,
+            },
+            Extent {
+                sequence: 2,
+                offset: 92,
+                octets: 20,
+            },
+        ],
+        content_crc: 0xabcd,
+        parse: b"header=120;parts=1".to_vec(),
+    };
+    vec![
+        Record::ContentChunk {
+            partition: 7,
+            ingest: 77,
+            data: b"Subject: hi\r\n\r\nbody",
+        },
+        Record::MessageCommit(commit),
+        Record::FlagChange(FlagChange {
+            mailbox: mailbox(),
+            modseq: 13,
+            operation: FlagOperation::Add,
+            flags: SystemFlags::DELETED,
+            keywords: vec!["$Junk".into()],
+            uids: vec![UidRange { first: 1, last: 9 }, UidRange::one(20)],
+        }),
+        Record::Expunge {
+            mailbox: mailbox(),
+            modseq: 14,
+            uids: vec![UidRange::one(9)],
+        },
+        Record::MailboxCreate {
+            mailbox: mailbox(),
+            name: "INBOX".into(),
+            uid_validity: 1_700_000_000,
+        },
+        Record::MailboxRename {
+            mailbox: mailbox(),
+            name: "Archive/2024".into(),
+        },
+        Record::MailboxDelete { mailbox: mailbox() },
+        Record::Subscription {
+            account: mailbox().account,
+            name: "Lists".into(),
+            subscribed: true,
+        },
+        Record::Account {
+            account: mailbox().account,
+            name: "ann@example.org".into(),
+            quota_octets_max: 1 << 30,
+            quota_messages_max: 0,
+        },
+    ]
+}
+
+#[test]
+fn every_type_round_trips() {
+    for sample in samples() {
+        let mut bytes = Vec::new();
+        let octets = record::encode(&sample, CONTEXT, &mut bytes);
+        assert_eq!(octets, bytes.len());
+        let (decoded, consumed) = record::decode(&bytes, CONTEXT).expect("decodes");
+        assert_eq!(decoded, sample);
+        assert_eq!(decoded.partition(), 7);
+        assert_eq!(consumed, octets);
+        // A record is only valid at its own offset and under its own segment's salt.
+        let moved = FrameContext {
+            offset: CONTEXT.offset + 1,
+            ..CONTEXT
+        };
+        assert_eq!(
+            record::decode(&bytes, moved),
+            Err(DecodeError::HeaderChecksum)
+        );
+    }
+}
+
+#[test]
+fn every_truncation_and_bit_flip_is_rejected_without_panic() {
+    for sample in samples() {
+        let mut bytes = Vec::new();
+        record::encode(&sample, CONTEXT, &mut bytes);
+        for cut in 0..bytes.len() {
+            assert!(
+                record::decode(&bytes[..cut], CONTEXT).is_err(),
+                "cut at {cut}"
+            );
+        }
+        for bit in 0..bytes.len() * 8 {
+            let mut flipped = bytes.clone();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            assert!(
+                record::decode(&flipped, CONTEXT).is_err(),
+                "flip of bit {bit}"
+            );
+        }
+    }
+}
+
+#[test]
+fn random_input_never_panics() {
+    let mut rng = Rng::new(99);
+    let mut valid = Vec::new();
+    for sample in samples() {
+        record::encode(&sample, CONTEXT, &mut valid);
+    }
+    for _ in 0..20_000 {
+        let octets = rng.below(200) as usize;
+        let mut bytes: Vec<u8> = (0..octets).map(|_| rng.next_u64() as u8).collect();
+        if rng.below(2) == 0 && bytes.len() >= 2 {
+            bytes[..2].copy_from_slice(&record::RECORD_MAGIC);
+        }
+        let _ = record::decode(&bytes, CONTEXT);
+        // Payload decoding is reached only through checksums; drive it directly too.
+        let _ = record::decode_payload_for_tests(rng.below(12) as u8, &bytes);
+        let start = rng.below(valid.len() as u64) as usize;
+        let _ = record::decode(&valid[start..], CONTEXT);
+    }
+}

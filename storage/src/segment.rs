@@ -1,0 +1,169 @@
+//! Segment files: naming and the header that opens each one.
+//!
+//! Header layout (64 octets, little-endian):
+//! ```text
+//! 0  magic          [u8; 8]  "PSTRNLOG"
+//! 8  format_version u16      FORMAT_VERSION
+//! 10 header_octets  u16      64
+//! 12 shard          u32
+//! 16 sequence       u64      also in the file name
+//! 24 created_secs   u64      unix time
+//! 32 salt           u32      random; seeds every record header checksum in the segment
+//! 36 reserved       [u8; 24] zero
+//! 60 header_crc     u32      crc32 over octets 0..60
+//! ```
+
+pub const SEGMENT_MAGIC: [u8; 8] = *b"PSTRNLOG";
+/// The format this build writes; it reads versions in `FORMAT_VERSION_MIN..=FORMAT_VERSION`.
+pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION_MIN: u16 = 1;
+pub const SEGMENT_HEADER_OCTETS: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentHeader {
+    pub format_version: u16,
+    pub shard: u32,
+    pub sequence: u64,
+    pub created_secs: u64,
+    pub salt: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// Short or zero-filled: a segment whose creation was interrupted.
+    #[error("segment header missing or incomplete")]
+    Incomplete,
+    #[error("not a Postern segment (bad magic)")]
+    BadMagic,
+    #[error("segment header checksum mismatch")]
+    Checksum,
+    #[error(
+        "segment format version {found} is not supported by this build (it reads versions \
+         {FORMAT_VERSION_MIN} to {FORMAT_VERSION}); use a matching Postern release"
+    )]
+    UnsupportedVersion { found: u16 },
+}
+
+impl SegmentHeader {
+    pub fn encode(&self) -> [u8; SEGMENT_HEADER_OCTETS] {
+        let mut bytes = [0u8; SEGMENT_HEADER_OCTETS];
+        bytes[0..8].copy_from_slice(&SEGMENT_MAGIC);
+        bytes[8..10].copy_from_slice(&self.format_version.to_le_bytes());
+        bytes[10..12].copy_from_slice(&(SEGMENT_HEADER_OCTETS as u16).to_le_bytes());
+        bytes[12..16].copy_from_slice(&self.shard.to_le_bytes());
+        bytes[16..24].copy_from_slice(&self.sequence.to_le_bytes());
+        bytes[24..32].copy_from_slice(&self.created_secs.to_le_bytes());
+        bytes[32..36].copy_from_slice(&self.salt.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[0..60]);
+        bytes[60..64].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
+        let Some(bytes) = bytes.get(..SEGMENT_HEADER_OCTETS) else {
+            return Err(HeaderError::Incomplete);
+        };
+        if bytes.iter().all(|byte| *byte == 0) {
+            return Err(HeaderError::Incomplete);
+        }
+        if bytes[0..8] != SEGMENT_MAGIC {
+            return Err(HeaderError::BadMagic);
+        }
+        let field = |range: std::ops::Range<usize>| {
+            let mut array = [0u8; 8];
+            array[..range.len()].copy_from_slice(&bytes[range]);
+            u64::from_le_bytes(array)
+        };
+        if field(60..64) as u32 != crc32fast::hash(&bytes[0..60]) {
+            return Err(HeaderError::Checksum);
+        }
+        let format_version = field(8..10) as u16;
+        if !(FORMAT_VERSION_MIN..=FORMAT_VERSION).contains(&format_version)
+            || field(10..12) as usize != SEGMENT_HEADER_OCTETS
+        {
+            return Err(HeaderError::UnsupportedVersion {
+                found: format_version,
+            });
+        }
+        Ok(Self {
+            format_version,
+            shard: field(12..16) as u32,
+            sequence: field(16..24),
+            created_secs: field(24..32),
+            salt: field(32..36) as u32,
+        })
+    }
+}
+
+/// `seg-<sequence:016x>.log`
+pub fn file_name(sequence: u64) -> String {
+    format!("seg-{sequence:016x}.log")
+}
+
+/// The sequence named by a segment file name, if it is one.
+pub fn parse_file_name(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("seg-")?.strip_suffix(".log")?;
+    if digits.len() != 16 || !digits.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(digits, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> SegmentHeader {
+        SegmentHeader {
+            format_version: FORMAT_VERSION,
+            shard: 3,
+            sequence: 42,
+            created_secs: 1_700_000_000,
+            salt: 0xdead_beef,
+        }
+    }
+
+    #[test]
+    fn header_round_trips_and_rejects_damage() {
+        let bytes = header().encode();
+        assert_eq!(SegmentHeader::decode(&bytes), Ok(header()));
+        assert_eq!(
+            SegmentHeader::decode(&bytes[..10]),
+            Err(HeaderError::Incomplete)
+        );
+        assert_eq!(
+            SegmentHeader::decode(&[0; 64]),
+            Err(HeaderError::Incomplete)
+        );
+        let mut flipped = bytes;
+        flipped[20] ^= 1;
+        assert_eq!(SegmentHeader::decode(&flipped), Err(HeaderError::Checksum));
+        let mut foreign = bytes;
+        foreign[0] = b'X';
+        assert_eq!(SegmentHeader::decode(&foreign), Err(HeaderError::BadMagic));
+    }
+
+    #[test]
+    fn newer_version_is_refused_with_a_clear_message() {
+        let future = SegmentHeader {
+            format_version: FORMAT_VERSION + 1,
+            ..header()
+        };
+        let error = SegmentHeader::decode(&future.encode()).unwrap_err();
+        assert_eq!(
+            error,
+            HeaderError::UnsupportedVersion {
+                found: FORMAT_VERSION + 1
+            }
+        );
+        assert!(error.to_string().contains("not supported by this build"));
+    }
+
+    #[test]
+    fn file_names() {
+        assert_eq!(file_name(0x2a), "seg-000000000000002a.log");
+        assert_eq!(parse_file_name("seg-000000000000002a.log"), Some(42));
+        assert_eq!(parse_file_name("seg-2a.log"), None);
+        assert_eq!(parse_file_name("seg-00000000000000zz.log"), None);
+    }
+}

@@ -1,0 +1,461 @@
+//! The API the protocols call on their shard: accounts, mailboxes, message ingest, flags,
+//! expunge, byte-range reads and change notification. Single-threaded (`Rc`/`RefCell`).
+//!
+//! Every write follows one path (`write`): wait for room in the batch, check and allocate
+//! (UIDs, MODSEQs, names) and append without awaiting in between so allocation order is log
+//! order, then wait for the batch to be durable. The in-memory state changes only when a
+//! record is durable, in log order, through `State::apply` — the same code recovery replays.
+
+use crate::disk::Disk;
+use crate::error::StoreError;
+use crate::ids::{AccountKey, Location, MailboxKey, Modseq, SystemFlags, Uid, UidRange};
+use crate::limits::{
+    KEYWORD_OCTETS_MAX, KEYWORDS_PER_MESSAGE_MAX, NAME_OCTETS_MAX, RECORD_OCTETS_MIN,
+    UID_RANGES_PER_RECORD_MAX,
+};
+use crate::log::{Durable, Log, LogConfig, Ticket};
+use crate::mailbox::{Mailbox, State};
+use crate::notify::Event;
+use crate::record::{FlagChange, FlagOperation, Record};
+use crate::recovery::{OpenError, RecoveryReport};
+use std::cell::{Ref, RefCell};
+use std::collections::{BTreeSet, VecDeque};
+use std::rc::Rc;
+
+struct Effect {
+    ticket: Ticket,
+    location: Location,
+    record: Record<'static>,
+}
+
+pub struct Store<D: Disk> {
+    pub(crate) log: Log<D>,
+    pub(crate) state: RefCell<State>,
+    effects: RefCell<VecDeque<Effect>>,
+}
+
+/// What IMAP SELECT/STATUS and LIST need about a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxStatus {
+    pub key: MailboxKey,
+    pub name: String,
+    pub uid_validity: u32,
+    pub uid_next: Uid,
+    pub highest_modseq: Modseq,
+    pub messages: u32,
+    pub subscribed: bool,
+}
+
+impl<D: Disk + 'static> Store<D> {
+    /// Opens the shard's log and rebuilds every index by replay.
+    pub async fn open(disk: D, config: LogConfig) -> Result<(Rc<Self>, RecoveryReport), OpenError> {
+        let mut state = State::default();
+        let mut anomalies = Vec::new();
+        let (log, mut report) = Log::open(disk, config, |location, record| {
+            if let Err(anomaly) = state.apply(location, record) {
+                anomalies.push((location, anomaly.to_string()));
+            }
+        })
+        .await?;
+        report.anomalies = anomalies;
+        if !report.damaged.is_empty() {
+            report.unreadable_messages = mark_unreadable(&mut state, &report);
+            state.skip_lost(report.damaged_octets() / RECORD_OCTETS_MIN as u64 + 1);
+        }
+        let store = Self {
+            log,
+            state: RefCell::new(state),
+            effects: RefCell::default(),
+        };
+        Ok((Rc::new(store), report))
+    }
+
+    pub fn log(&self) -> &Log<D> {
+        &self.log
+    }
+
+    /// Read access to accounts, mailboxes and indexes. Do not hold across an await.
+    pub fn state(&self) -> Ref<'_, State> {
+        self.state.borrow()
+    }
+
+    /// The common write path (module comment).
+    pub(crate) async fn write<T>(
+        &self,
+        prepare: impl FnOnce(&mut State) -> Result<(Record<'static>, T), StoreError>,
+    ) -> Result<(T, Durable), StoreError> {
+        self.log.ready().await?;
+        let (record, value) = prepare(&mut self.state.borrow_mut())?;
+        let (location, ticket) = self.log.append(&record)?;
+        self.effects.borrow_mut().push_back(Effect {
+            ticket,
+            location,
+            record,
+        });
+        let durable = self.log.wait(ticket).await;
+        self.apply_durable();
+        Ok((value, durable?))
+    }
+
+    /// Applies every durable record in log order and wakes each changed mailbox once.
+    fn apply_durable(&self) {
+        let durable = self.log.durable_ticket();
+        let mut changed: BTreeSet<MailboxKey> = BTreeSet::new();
+        let mut state = self.state.borrow_mut();
+        let mut effects = self.effects.borrow_mut();
+        while effects
+            .front()
+            .is_some_and(|effect| effect.ticket <= durable)
+        {
+            let Some(effect) = effects.pop_front() else {
+                break;
+            };
+            match state.apply(effect.location, &effect.record) {
+                Ok(Some(mailbox)) => {
+                    changed.insert(mailbox);
+                }
+                Ok(None) => {}
+                // Allocation happens in log order, so only a concurrent delete can get here.
+                Err(anomaly) => debug_assert_eq!(anomaly, crate::mailbox::Anomaly::Missing),
+            }
+        }
+        let events: Vec<Rc<Event>> = changed
+            .iter()
+            .filter_map(|key| state.mailbox(*key))
+            .map(|mailbox| mailbox.changes.clone())
+            .collect();
+        drop((state, effects));
+        events.iter().for_each(|event| event.notify());
+    }
+
+    pub fn account_by_name(&self, name: &str) -> Option<AccountKey> {
+        self.state.borrow().account_names.get(name).copied()
+    }
+
+    /// Creates an account in `partition`; a quota of 0 means unlimited.
+    pub async fn create_account(
+        &self,
+        partition: u32,
+        name: &str,
+        quota_octets_max: u64,
+        quota_messages_max: u64,
+    ) -> Result<(AccountKey, Durable), StoreError> {
+        check_name(name)?;
+        self.write(|state| {
+            if state.account_names.contains_key(name)
+                || !state.reserved_account_names.insert(name.to_owned())
+            {
+                return Err(StoreError::AccountExists);
+            }
+            let next = state.account_next.entry(partition).or_insert(0);
+            let key = AccountKey {
+                partition,
+                account: *next,
+            };
+            *next += 1;
+            let record = Record::Account {
+                account: key,
+                name: name.to_owned(),
+                quota_octets_max,
+                quota_messages_max,
+            };
+            Ok((record, key))
+        })
+        .await
+    }
+
+    pub async fn create_mailbox(
+        &self,
+        account: AccountKey,
+        name: &str,
+    ) -> Result<(MailboxKey, Durable), StoreError> {
+        check_name(name)?;
+        self.write(|state| {
+            let now = crate::log::now_secs() as u32;
+            let reserved = (account, name.to_owned());
+            let target = state
+                .accounts
+                .get_mut(&account)
+                .ok_or(StoreError::NoSuchAccount)?;
+            if target.names.contains_key(name) || state.reserved_mailbox_names.contains(&reserved) {
+                return Err(StoreError::MailboxExists);
+            }
+            let key = MailboxKey {
+                account,
+                mailbox: target.mailbox_next,
+            };
+            target.mailbox_next += 1;
+            // RFC 3501 §2.3.1.1: a recreated name must get a new UIDVALIDITY.
+            let uid_validity = now.max(target.uid_validity_last + 1);
+            target.uid_validity_last = uid_validity;
+            state.reserved_mailbox_names.insert(reserved);
+            Ok((
+                Record::MailboxCreate {
+                    mailbox: key,
+                    name: name.to_owned(),
+                    uid_validity,
+                },
+                key,
+            ))
+        })
+        .await
+    }
+
+    pub async fn rename_mailbox(
+        &self,
+        mailbox: MailboxKey,
+        name: &str,
+    ) -> Result<Durable, StoreError> {
+        check_name(name)?;
+        let ((), durable) = self
+            .write(|state| {
+                let reserved = (mailbox.account, name.to_owned());
+                let account = state
+                    .accounts
+                    .get(&mailbox.account)
+                    .ok_or(StoreError::NoSuchAccount)?;
+                if !account.mailboxes.contains_key(&mailbox.mailbox) {
+                    return Err(StoreError::NoSuchMailbox);
+                }
+                if account.names.contains_key(name)
+                    || !state.reserved_mailbox_names.insert(reserved)
+                {
+                    return Err(StoreError::MailboxExists);
+                }
+                Ok((
+                    Record::MailboxRename {
+                        mailbox,
+                        name: name.to_owned(),
+                    },
+                    (),
+                ))
+            })
+            .await?;
+        Ok(durable)
+    }
+
+    pub async fn delete_mailbox(&self, mailbox: MailboxKey) -> Result<Durable, StoreError> {
+        let ((), durable) = self
+            .write(|state| {
+                state.mailbox(mailbox).ok_or(StoreError::NoSuchMailbox)?;
+                Ok((Record::MailboxDelete { mailbox }, ()))
+            })
+            .await?;
+        Ok(durable)
+    }
+
+    /// RFC 3501 §6.3.6: subscriptions are names and may name mailboxes that do not exist.
+    pub async fn subscribe(
+        &self,
+        account: AccountKey,
+        name: &str,
+        subscribed: bool,
+    ) -> Result<Durable, StoreError> {
+        check_name(name)?;
+        let ((), durable) = self
+            .write(|state| {
+                state
+                    .accounts
+                    .get(&account)
+                    .ok_or(StoreError::NoSuchAccount)?;
+                Ok((
+                    Record::Subscription {
+                        account,
+                        name: name.to_owned(),
+                        subscribed,
+                    },
+                    (),
+                ))
+            })
+            .await?;
+        Ok(durable)
+    }
+
+    pub fn mailbox_by_name(&self, account: AccountKey, name: &str) -> Option<MailboxKey> {
+        let state = self.state.borrow();
+        let mailbox = *state.accounts.get(&account)?.names.get(name)?;
+        Some(MailboxKey { account, mailbox })
+    }
+
+    pub fn status(&self, mailbox: MailboxKey) -> Option<MailboxStatus> {
+        let state = self.state.borrow();
+        let account = state.accounts.get(&mailbox.account)?;
+        let target = account.mailboxes.get(&mailbox.mailbox)?;
+        Some(status_of(
+            target,
+            account.subscriptions.contains(&target.name),
+        ))
+    }
+
+    /// Every mailbox of an account, in name order (IMAP LIST).
+    pub fn mailboxes(&self, account: AccountKey) -> Vec<MailboxStatus> {
+        let state = self.state.borrow();
+        let Some(account) = state.accounts.get(&account) else {
+            return Vec::new();
+        };
+        let by_name = account
+            .names
+            .values()
+            .filter_map(|id| account.mailboxes.get(id));
+        by_name
+            .map(|mailbox| status_of(mailbox, account.subscriptions.contains(&mailbox.name)))
+            .collect()
+    }
+
+    /// The change event of a mailbox: wait with `event.changed(generation)` (IMAP IDLE).
+    pub fn watch(&self, mailbox: MailboxKey) -> Option<Rc<Event>> {
+        self.state
+            .borrow()
+            .mailbox(mailbox)
+            .map(|target| target.changes.clone())
+    }
+
+    /// RFC 3501 §6.4.6 STORE: applies `operation` to the messages in `uids`. One MODSEQ is
+    /// given to the whole command (RFC 7162 allows one per operation).
+    pub async fn store_flags(
+        &self,
+        mailbox: MailboxKey,
+        uids: &[UidRange],
+        operation: FlagOperation,
+        flags: SystemFlags,
+        keywords: &[String],
+    ) -> Result<(Modseq, Durable), StoreError> {
+        check_keywords(keywords)?;
+        check_ranges(uids)?;
+        self.write(|state| {
+            let target = state
+                .mailbox_mut(mailbox)
+                .ok_or(StoreError::NoSuchMailbox)?;
+            if !target.keywords.has_room_for(keywords) {
+                return Err(StoreError::LimitExceeded("keywords per mailbox"));
+            }
+            target.modseq_allocated += 1;
+            let modseq = target.modseq_allocated;
+            let change = FlagChange {
+                mailbox,
+                modseq,
+                operation,
+                flags,
+                keywords: keywords.to_vec(),
+                uids: uids.to_vec(),
+            };
+            Ok((Record::FlagChange(change), modseq))
+        })
+        .await
+    }
+
+    /// Removes the messages in `uids` that exist now; returns their UIDs.
+    pub async fn expunge(
+        &self,
+        mailbox: MailboxKey,
+        uids: &[UidRange],
+    ) -> Result<(Vec<Uid>, Durable), StoreError> {
+        check_ranges(uids)?;
+        self.write(|state| {
+            let target = state
+                .mailbox_mut(mailbox)
+                .ok_or(StoreError::NoSuchMailbox)?;
+            let mut present: Vec<Uid> = uids
+                .iter()
+                .flat_map(|range| target.index.range(*range).iter().map(|entry| entry.uid))
+                .collect();
+            present.sort_unstable();
+            present.dedup();
+            let ranges = compact_ranges(&present);
+            check_ranges(&ranges)?;
+            target.modseq_allocated += 1;
+            let record = Record::Expunge {
+                mailbox,
+                modseq: target.modseq_allocated,
+                uids: ranges,
+            };
+            Ok((record, present))
+        })
+        .await
+    }
+}
+
+fn status_of(mailbox: &Mailbox, subscribed: bool) -> MailboxStatus {
+    MailboxStatus {
+        key: mailbox.key,
+        name: mailbox.name.clone(),
+        uid_validity: mailbox.uid_validity,
+        uid_next: mailbox.uid_next,
+        highest_modseq: mailbox.highest_modseq,
+        messages: mailbox.index.len() as u32,
+        subscribed,
+    }
+}
+
+fn mark_unreadable(state: &mut State, report: &RecoveryReport) -> u64 {
+    let mut count = 0;
+    for account in state.accounts.values_mut() {
+        for mailbox in account.mailboxes.values_mut() {
+            let damaged: Vec<Uid> = mailbox
+                .index
+                .entries()
+                .iter()
+                .filter(|entry| {
+                    mailbox
+                        .index
+                        .extents(entry)
+                        .iter()
+                        .any(|extent| report.extent_unreadable(&extent.unpack()))
+                })
+                .map(|entry| entry.uid)
+                .collect();
+            for uid in damaged {
+                if let Some(entry) = mailbox.index.get_mut(uid) {
+                    entry.mark_unreadable();
+                    count += 1;
+                }
+            }
+        }
+    }
+    count
+}
+
+pub(crate) fn check_name(name: &str) -> Result<(), StoreError> {
+    if name.is_empty() || name.len() > NAME_OCTETS_MAX {
+        return Err(StoreError::LimitExceeded("name length"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_keywords(keywords: &[String]) -> Result<(), StoreError> {
+    if keywords.len() > KEYWORDS_PER_MESSAGE_MAX {
+        return Err(StoreError::LimitExceeded("keywords per message"));
+    }
+    if keywords
+        .iter()
+        .any(|keyword| keyword.is_empty() || keyword.len() > KEYWORD_OCTETS_MAX)
+    {
+        return Err(StoreError::LimitExceeded("keyword length"));
+    }
+    Ok(())
+}
+
+fn check_ranges(ranges: &[UidRange]) -> Result<(), StoreError> {
+    if ranges.len() > UID_RANGES_PER_RECORD_MAX {
+        return Err(StoreError::LimitExceeded("UID ranges per command"));
+    }
+    if ranges
+        .iter()
+        .any(|range| range.first == 0 || range.first > range.last)
+    {
+        return Err(StoreError::LimitExceeded("UID range"));
+    }
+    Ok(())
+}
+
+/// Ascending UIDs → the fewest inclusive ranges.
+fn compact_ranges(uids: &[Uid]) -> Vec<UidRange> {
+    let mut ranges: Vec<UidRange> = Vec::new();
+    for &uid in uids {
+        match ranges.last_mut() {
+            Some(last) if last.last.checked_add(1) == Some(uid) => last.last = uid,
+            _ => ranges.push(UidRange::one(uid)),
+        }
+    }
+    ranges
+}
