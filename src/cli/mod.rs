@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "postern", version, about = "Thread-per-core mail server appliance")]
+#[command(
+    name = "postern",
+    version,
+    about = "Thread-per-core mail server appliance"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -10,7 +10,12 @@ fn embedded_defaults_listen_on_loopback_standard_ports_plus_2000() {
     let config = Config::embedded();
     let ports: Vec<u16> = config.listeners.iter().map(|l| l.address.port()).collect();
     assert_eq!(ports, [2025, 2587, 2465, 2024, 2143, 2993, 2110, 2995]);
-    assert!(config.listeners.iter().all(|l| l.address.ip().is_loopback()));
+    assert!(
+        config
+            .listeners
+            .iter()
+            .all(|l| l.address.ip().is_loopback())
+    );
     assert_eq!(config.data_dir, Path::new("postern-data"));
 }
 
@@ -47,7 +52,9 @@ tls = "starttls"
 
 #[test]
 fn unknown_key_names_line_key_and_accepted_keys() {
-    let err = parse("data_dir = \"x\"\nshardz = 3\n").unwrap_err().to_string();
+    let err = parse("data_dir = \"x\"\nshardz = 3\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("test.toml"), "{err}");
     assert!(err.contains("line 2"), "{err}");
     assert!(err.contains("shardz"), "{err}");
@@ -87,9 +94,10 @@ fn duplicate_address_is_refused() {
 
 #[test]
 fn implicit_tls_protocols_cannot_be_plaintext() {
-    let err = parse("[[listener]]\nprotocol = \"imaps\"\naddress = \"127.0.0.1:993\"\ntls = \"none\"\n")
-        .unwrap_err()
-        .to_string();
+    let err =
+        parse("[[listener]]\nprotocol = \"imaps\"\naddress = \"127.0.0.1:993\"\ntls = \"none\"\n")
+            .unwrap_err()
+            .to_string();
     assert!(err.contains("line 4"), "{err}");
     assert!(err.contains("accepted: implicit"), "{err}");
 }

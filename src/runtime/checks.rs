@@ -65,7 +65,7 @@ pub fn io_uring() -> Result<(), CheckError> {
         .unwrap_or_default();
     let reason = match error.raw_os_error() {
         Some(libc::ENOSYS) => "the kernel has no io_uring (too old, or built without it)".into(),
-        Some(libc::EPERM) if sysctl != "" && sysctl != "0" => {
+        Some(libc::EPERM) if !sysctl.is_empty() && sysctl != "0" => {
             format!("kernel.io_uring_disabled is {sysctl}")
         }
         Some(libc::EPERM) => "io_uring_setup was refused (a seccomp filter?)".into(),

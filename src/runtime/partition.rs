@@ -189,7 +189,10 @@ mod tests {
         assert_eq!(same, created);
         let err = PartitionTable::load_or_create(dir.path(), 64, Some(4), 8).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("postern partitions remap --shards 4"), "{text}");
+        assert!(
+            text.contains("postern partitions remap --shards 4"),
+            "{text}"
+        );
         assert!(text.contains("3 shards"), "{text}");
     }
 
@@ -205,8 +208,11 @@ mod tests {
     #[test]
     fn damaged_table_is_reported() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join(TABLE_FILE), b"{\"format\":1,\"shards\":2,\"owners\":[0,5]}")
-            .expect("write");
+        std::fs::write(
+            dir.path().join(TABLE_FILE),
+            b"{\"format\":1,\"shards\":2,\"owners\":[0,5]}",
+        )
+        .expect("write");
         let err = PartitionTable::load_or_create(dir.path(), 64, None, 2).unwrap_err();
         assert!(err.to_string().contains("shard 5"), "{err}");
     }

@@ -30,12 +30,15 @@ pub(super) fn ensure(data_dir: &Path) -> Result<CertificatePaths, TlsError> {
         "127.0.0.1".to_string(),
         "::1".to_string(),
     ];
-    let generated =
-        rcgen::generate_simple_self_signed(names).map_err(|e| fail(e.to_string()))?;
+    let generated = rcgen::generate_simple_self_signed(names).map_err(|e| fail(e.to_string()))?;
     std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
     // The key first and private (0600); the certificate's presence marks the pair complete.
-    write_file(&pair.key, generated.key_pair.serialize_pem().as_bytes(), 0o600)
-        .map_err(|e| fail(e.to_string()))?;
+    write_file(
+        &pair.key,
+        generated.key_pair.serialize_pem().as_bytes(),
+        0o600,
+    )
+    .map_err(|e| fail(e.to_string()))?;
     write_file(&pair.certificate, generated.cert.pem().as_bytes(), 0o644)
         .map_err(|e| fail(e.to_string()))?;
     Ok(pair)

@@ -15,7 +15,10 @@ pub(super) struct SniResolver {
 
 impl SniResolver {
     pub(super) fn new(keys: Vec<Arc<CertifiedKey>>) -> Self {
-        assert!(!keys.is_empty(), "a TLS configuration has at least one certificate");
+        assert!(
+            !keys.is_empty(),
+            "a TLS configuration has at least one certificate"
+        );
         SniResolver { keys }
     }
 

@@ -1,0 +1,171 @@
+//! One shard: a glommio executor pinned to a core, its state, and the requests it serves for
+//! the accounts it owns.
+
+use super::control::{ControlReceiver, Order};
+use super::directory::DirectoryCache;
+use super::mesh::{self, Mesh, MeshBuilderFull, Reply, Request};
+use super::partition::PartitionTable;
+use super::throttle::LoginThrottle;
+use crate::accounts::DirectoryStore;
+use crate::auth::password::{hash_password, verify_password};
+use crate::auth::sasl::Credentials;
+use crate::auth::scram::ScramKeys;
+use crate::config::{Config, ListenerConfig};
+use std::cell::RefCell;
+use std::future::Future;
+use std::os::fd::OwnedFd;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+
+/// Everything a shard is started with; built on the main thread and moved to the shard's.
+pub struct ShardInit {
+    pub id: usize,
+    pub config: Arc<Config>,
+    pub partitions: Arc<PartitionTable>,
+    pub mesh: MeshBuilderFull,
+    pub tls: Arc<rustls::ServerConfig>,
+    pub directory: DirectoryStore,
+}
+
+/// What the running shard takes besides its state.
+pub struct ShardIo {
+    pub control: ControlReceiver,
+    /// This shard's socket of each listener whose protocol is served.
+    pub listeners: Vec<(ListenerConfig, OwnedFd)>,
+}
+
+/// State that belongs to one shard: only its own executor touches it.
+pub struct ShardState {
+    pub id: usize,
+    pub config: Arc<Config>,
+    pub partitions: Arc<PartitionTable>,
+    pub directory: DirectoryCache,
+    pub tls: RefCell<Arc<rustls::ServerConfig>>,
+    pub throttle: RefCell<LoginThrottle>,
+    /// Connections in progress; closed at shutdown to wait for them.
+    pub connections: glommio::sync::Gate,
+}
+
+pub struct Shard {
+    pub state: Rc<ShardState>,
+    pub mesh: Rc<Mesh>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShardError {
+    #[error("shard {shard}: cannot set up its control channel: {source}")]
+    Control {
+        shard: usize,
+        source: std::io::Error,
+    },
+}
+
+impl Shard {
+    /// Builds the shard's state and joins the mesh (every shard must, before any serves).
+    pub async fn start(init: ShardInit) -> Rc<Shard> {
+        let state = Rc::new(ShardState {
+            id: init.id,
+            throttle: RefCell::new(LoginThrottle::new(init.config.auth.clone())),
+            config: init.config,
+            partitions: init.partitions,
+            directory: DirectoryCache::new(init.directory),
+            tls: RefCell::new(init.tls),
+            connections: glommio::sync::Gate::new(),
+        });
+        // Loaded before the shard takes requests, so none sees an empty directory.
+        state.directory.refresh(state.id).await;
+        let handler: mesh::Handler = {
+            let state = Rc::clone(&state);
+            Rc::new(move |request| handle(Rc::clone(&state), request))
+        };
+        let mesh = Mesh::join(init.id, init.mesh, handler).await;
+        Rc::new(Shard { state, mesh })
+    }
+}
+
+/// A shard's life: serve until told to shut down, then drain and leave the mesh.
+pub async fn run(init: ShardInit, io: ShardIo) -> Result<(), ShardError> {
+    let id = init.id;
+    let mut control = io
+        .control
+        .into_shard()
+        .map_err(|source| ShardError::Control { shard: id, source })?;
+    let listeners = io.listeners;
+    let shard = Shard::start(init).await;
+    let refresher =
+        glommio::spawn_local(DirectoryCache::refresh_forever(Rc::clone(&shard.state))).detach();
+    // Protocol sessions take over `listeners` as each protocol lands; until then none is bound
+    // (see `Protocol::is_served`), so this holds nothing.
+    while let Order::ReloadTls(config) = control.next().await {
+        *shard.state.tls.borrow_mut() = config;
+        tracing::info!(shard = id, "TLS certificates reloaded");
+    }
+    drop(listeners);
+    refresher.cancel();
+    let grace = shard.state.config.shutdown_grace;
+    let drained = glommio::timer::timeout(grace, async {
+        shard.state.connections.close().await.ok();
+        Ok(())
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            shard = id,
+            "connections still open after {grace:?}; closing them"
+        );
+    }
+    shard.mesh.close().await;
+    Ok(())
+}
+
+/// Runs a request from the mesh (or from this shard itself) on the account's owner.
+fn handle(state: Rc<ShardState>, request: Request) -> Pin<Box<dyn Future<Output = Reply>>> {
+    Box::pin(async move {
+        match request {
+            Request::Ping { partition } => Reply::Pong {
+                shard: state.id,
+                partition,
+            },
+            Request::VerifyPassword { address, password } => {
+                debug_assert_eq!(state.partitions.owner_of(&address), state.id);
+                let stored = state
+                    .directory
+                    .get()
+                    .account(&address)
+                    .map(|account| account.password.clone());
+                let verified = glommio::executor()
+                    .spawn_blocking(move || match stored {
+                        Some(stored) => {
+                            verify_password(&stored, password.expose()).unwrap_or(false)
+                        }
+                        None => {
+                            // The same work as for a real account, so timing does not tell
+                            // whether the address exists.
+                            let _ = verify_password(unknown_account_hash(), password.expose());
+                            false
+                        }
+                    })
+                    .await;
+                Reply::Verified(verified)
+            }
+            Request::Credentials { address } => {
+                debug_assert_eq!(state.partitions.owner_of(&address), state.id);
+                let directory = state.directory.get();
+                let account = directory.account(&address);
+                Reply::Credentials(Credentials {
+                    stored_password: account.map(|a| a.password.clone()),
+                    scram: account
+                        .and_then(|a| a.scram_sha256.as_deref())
+                        .and_then(|s| ScramKeys::parse(s).ok()),
+                })
+            }
+        }
+    })
+}
+
+/// A hash to verify against when the account does not exist.
+fn unknown_account_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_password(b"no such account").unwrap_or_default())
+}
