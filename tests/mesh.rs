@@ -55,7 +55,7 @@ fn requests_run_on_the_owner_shard_and_are_answered_back() {
             glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
                 .io_memory(1 << 20)
                 .spawn(move || async move {
-                    let shard = Shard::start(init).await;
+                    let shard = Shard::start(init).await.expect("shard started");
                     if id == 0 {
                         drive_from_shard_zero(&shard, &partitions, &results).await;
                     }
@@ -70,6 +70,73 @@ fn requests_run_on_the_owner_shard_and_are_answered_back() {
     }
     let failures: Vec<String> = results.iter().collect();
     assert!(failures.is_empty(), "{failures:#?}");
+    check_delivered_after_restart(dir.path(), &partitions);
+}
+
+/// A message whose content differs per account, large enough to take several chunks.
+fn message_for(address: &str) -> Vec<u8> {
+    let mut message =
+        format!("From: a@example.test\r\nTo: {address}\r\nSubject: mesh\r\n\r\n").into_bytes();
+    for line in 0..2000 {
+        message.extend_from_slice(format!("line {line} for {address}\r\n").as_bytes());
+    }
+    message
+}
+
+/// Every shard's log, reopened from disk, holds exactly the messages for the accounts it owns.
+fn check_delivered_after_restart(data_dir: &std::path::Path, partitions: &PartitionTable) {
+    use postern_storage::files::FileDisk;
+    use postern_storage::{LogConfig, Store};
+    for shard in 0..SHARDS {
+        let data_dir = data_dir.to_path_buf();
+        let owned: Vec<String> = accounts()
+            .into_iter()
+            .filter(|a| partitions.owner_of(a) == shard)
+            .collect();
+        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .io_memory(1 << 20)
+            .spawn(move || async move {
+                let disk = FileDisk::new(&data_dir, shard as u32).expect("disk");
+                let (store, report) = Store::open(disk, LogConfig::new(shard as u32))
+                    .await
+                    .expect("reopen");
+                for address in owned {
+                    let account = store.account_by_name(&address).unwrap_or_else(|| {
+                        panic!(
+                            "{address} on {shard}: {report:?} accounts {:?}",
+                            store.state().account_names
+                        )
+                    });
+                    let inbox = store.mailbox_by_name(account, "INBOX").expect("INBOX");
+                    let uids: Vec<_> = store
+                        .state()
+                        .mailbox(inbox)
+                        .expect("mailbox")
+                        .index
+                        .entries()
+                        .iter()
+                        .map(|e| e.uid)
+                        .collect();
+                    assert_eq!(uids.len(), 1, "one message for {address}");
+                    let mut content = Vec::new();
+                    let mut buffer = vec![0u8; 7000];
+                    loop {
+                        let n = store
+                            .read(inbox, uids[0], content.len() as u64, &mut buffer)
+                            .await
+                            .expect("read");
+                        if n == 0 {
+                            break;
+                        }
+                        content.extend_from_slice(&buffer[..n]);
+                    }
+                    assert_eq!(content, message_for(&address), "content of {address}");
+                }
+            })
+            .expect("executor")
+            .join()
+            .expect("checked");
+    }
 }
 
 /// Runs on shard 0; every mismatch is sent back as a message.
@@ -140,6 +207,25 @@ async fn drive_from_shard_zero(
             .send(format!("unknown account: {other:?}"))
             .expect("send"),
     }
+    let mut remote_deliveries = 0;
+    for address in accounts() {
+        remote_deliveries += usize::from(partitions.owner_of(&address) != 0);
+        let message = message_for(&address);
+        let outcome = async {
+            let mut delivery = shard.begin_delivery(&address).await?;
+            for chunk in message.chunks(16 * 1024) {
+                delivery.write(chunk).await?;
+            }
+            delivery.commit(1_700_000_000).await
+        }
+        .await;
+        if let Err(e) = outcome {
+            failures
+                .send(format!("delivery to {address}: {e}"))
+                .expect("send");
+        }
+    }
+    assert!(remote_deliveries > 0, "some deliveries cross shards");
     if shard
         .mesh
         .call(SHARDS, Request::Ping { partition: 0 })

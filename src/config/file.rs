@@ -2,7 +2,8 @@
 
 use super::listener::{ListenerConfig, Protocol, TlsMode};
 use super::{
-    AuthConfig, CertificatePaths, Config, ConfigError, PARTITIONS_MAX, SHARDS_MAX, TlsConfig,
+    AuthConfig, CertificatePaths, Config, ConfigError, LimitsConfig, PARTITIONS_MAX, SHARDS_MAX,
+    TlsConfig,
 };
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -23,7 +24,16 @@ struct FileConfig {
     #[serde(default)]
     auth: FileAuth,
     #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
     listener: Vec<FileListener>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    connections_per_shard_max: Option<Spanned<u32>>,
+    connections_per_ip_max: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -167,6 +177,36 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         ));
     }
 
+    let limits_base = LimitsConfig::default();
+    let limits = LimitsConfig {
+        connections_per_shard_max: file
+            .limits
+            .connections_per_shard_max
+            .as_ref()
+            .map_or(limits_base.connections_per_shard_max, |v| *v.get_ref()),
+        connections_per_ip_max: file
+            .limits
+            .connections_per_ip_max
+            .as_ref()
+            .map_or(limits_base.connections_per_ip_max, |v| *v.get_ref()),
+    };
+    if limits.connections_per_ip_max == 0
+        || limits.connections_per_ip_max > limits.connections_per_shard_max
+    {
+        let span = file
+            .limits
+            .connections_per_ip_max
+            .map_or(0..0, |v| v.span());
+        return Err(invalid(
+            span,
+            "limits.connections_per_ip_max",
+            format!(
+                "must be from 1 to limits.connections_per_shard_max ({})",
+                limits.connections_per_shard_max
+            ),
+        ));
+    }
+
     let tls = TlsConfig {
         certificates: file
             .tls
@@ -193,6 +233,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         log_filter: file.log.unwrap_or(base.log_filter),
         tls,
         auth,
+        limits,
         listeners,
     })
 }

@@ -36,7 +36,25 @@ pub struct Config {
     pub log_filter: String,
     pub tls: TlsConfig,
     pub auth: AuthConfig,
+    pub limits: LimitsConfig,
     pub listeners: Vec<ListenerConfig>,
+}
+
+/// Connection limits, per shard (the kernel spreads connections over the shards).
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    pub connections_per_shard_max: u32,
+    /// Generous by default: mobile carriers put many customers behind one address.
+    pub connections_per_ip_max: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            connections_per_shard_max: 50_000,
+            connections_per_ip_max: 200,
+        }
+    }
 }
 
 /// Certificates offered by TLS listeners. The first pair is the default (no SNI, or no name
@@ -130,6 +148,7 @@ impl Config {
             log_filter: "info".to_string(),
             tls: TlsConfig::default(),
             auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
             listeners: vec![
                 loopback(2025, Protocol::Smtp),
                 loopback(2587, Protocol::Submission),

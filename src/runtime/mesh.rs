@@ -27,11 +27,36 @@ const _: () = assert!(REMOTE_REQUESTS_IN_FLIGHT_MAX as usize >= CHANNEL_CAPACITY
 #[derive(Debug)]
 pub enum Request {
     /// Answers with the shard that ran it: proves routing in tests and health checks.
-    Ping { partition: u32 },
+    Ping {
+        partition: u32,
+    },
     /// Checks an account's password on the shard that owns it (hashing runs off the executor).
-    VerifyPassword { address: String, password: Secret },
+    VerifyPassword {
+        address: String,
+        password: Secret,
+    },
     /// The stored secrets CRAM-MD5 and SCRAM need.
-    Credentials { address: String },
+    Credentials {
+        address: String,
+    },
+    /// Starts streaming a message to an account's INBOX on its owner.
+    DeliveryBegin {
+        address: String,
+    },
+    DeliveryChunk {
+        id: u64,
+        bytes: Vec<u8>,
+    },
+    /// Answered once the message is durable.
+    DeliveryCommit {
+        id: u64,
+        internal_date_secs: i64,
+    },
+    DeliveryAbort {
+        id: u64,
+    },
+    /// Takes over a client connection whose account this shard owns.
+    Adopt(Box<crate::net::Adoption>),
 }
 
 #[derive(Debug)]
@@ -42,6 +67,10 @@ pub enum Reply {
     },
     Verified(bool),
     Credentials(crate::auth::sasl::Credentials),
+    DeliveryOpened(Result<u64, crate::mailstore::DeliveryError>),
+    DeliveryWritten(Result<(), crate::mailstore::DeliveryError>),
+    Delivered(Result<u32, crate::mailstore::DeliveryError>),
+    Done,
     /// The owner could not run the request (shutting down, or the request failed there).
     Unavailable(String),
 }

@@ -7,8 +7,10 @@
 
 pub mod checks;
 pub mod control;
+pub mod deliver;
 pub mod directory;
 pub mod listener;
+pub mod login;
 pub mod mesh;
 pub mod partition;
 pub mod serve;

@@ -11,6 +11,8 @@ use crate::auth::password::{hash_password, verify_password};
 use crate::auth::sasl::Credentials;
 use crate::auth::scram::ScramKeys;
 use crate::config::{Config, ListenerConfig};
+use crate::mailstore::{Delivery, MailStore};
+use crate::net::ConnectionLimits;
 use std::cell::RefCell;
 use std::future::Future;
 use std::os::fd::OwnedFd;
@@ -45,6 +47,11 @@ pub struct ShardState {
     pub throttle: RefCell<LoginThrottle>,
     /// Connections in progress; closed at shutdown to wait for them.
     pub connections: glommio::sync::Gate,
+    pub limits: Rc<ConnectionLimits>,
+    /// The mail of the accounts this shard owns.
+    pub mail: MailStore,
+    /// Set when shutdown begins: sessions finish the command in hand and say goodbye.
+    pub shutting_down: std::cell::Cell<bool>,
 }
 
 pub struct Shard {
@@ -54,6 +61,8 @@ pub struct Shard {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShardError {
+    #[error(transparent)]
+    Mail(#[from] crate::mailstore::MailStoreError),
     #[error("shard {shard}: cannot set up its control channel: {source}")]
     Control {
         shard: usize,
@@ -62,8 +71,28 @@ pub enum ShardError {
 }
 
 impl Shard {
-    /// Builds the shard's state and joins the mesh (every shard must, before any serves).
-    pub async fn start(init: ShardInit) -> Rc<Shard> {
+    /// Builds the shard's state (recovering its mail log) and joins the mesh (every shard
+    /// must, before any serves).
+    pub async fn start(init: ShardInit) -> Result<Rc<Shard>, ShardError> {
+        let mail =
+            MailStore::open(&init.config.data_dir, init.id, Arc::clone(&init.partitions)).await;
+        let limits = ConnectionLimits::new(
+            init.config.limits.connections_per_shard_max,
+            init.config.limits.connections_per_ip_max,
+        );
+        let mail = match mail {
+            Ok(mail) => mail,
+            Err(e) => {
+                // Peers wait for every shard at the mesh: join it before failing, so they
+                // fail too (their calls to this shard are answered `Gone`) instead of hanging.
+                let handler: mesh::Handler = Rc::new(|_| {
+                    Box::pin(async { Reply::Unavailable("shard failed to start".into()) })
+                });
+                let mesh = Mesh::join(init.id, init.mesh, handler).await;
+                mesh.close().await;
+                return Err(e.into());
+            }
+        };
         let state = Rc::new(ShardState {
             id: init.id,
             throttle: RefCell::new(LoginThrottle::new(init.config.auth.clone())),
@@ -72,15 +101,23 @@ impl Shard {
             directory: DirectoryCache::new(init.directory),
             tls: RefCell::new(init.tls),
             connections: glommio::sync::Gate::new(),
+            limits,
+            mail,
+            shutting_down: std::cell::Cell::new(false),
         });
         // Loaded before the shard takes requests, so none sees an empty directory.
         state.directory.refresh(state.id).await;
+        // The handler needs the whole shard (adopted connections run on it), which does not
+        // exist until the mesh does: it gets a weak reference filled in right after.
+        let this: Rc<RefCell<std::rc::Weak<Shard>>> = Rc::default();
         let handler: mesh::Handler = {
-            let state = Rc::clone(&state);
-            Rc::new(move |request| handle(Rc::clone(&state), request))
+            let this = Rc::clone(&this);
+            Rc::new(move |request| handle(this.borrow().clone(), request))
         };
         let mesh = Mesh::join(init.id, init.mesh, handler).await;
-        Rc::new(Shard { state, mesh })
+        let shard = Rc::new(Shard { state, mesh });
+        *this.borrow_mut() = Rc::downgrade(&shard);
+        Ok(shard)
     }
 }
 
@@ -92,7 +129,7 @@ pub async fn run(init: ShardInit, io: ShardIo) -> Result<(), ShardError> {
         .into_shard()
         .map_err(|source| ShardError::Control { shard: id, source })?;
     let listeners = io.listeners;
-    let shard = Shard::start(init).await;
+    let shard = Shard::start(init).await?;
     let refresher =
         glommio::spawn_local(DirectoryCache::refresh_forever(Rc::clone(&shard.state))).detach();
     // Protocol sessions take over `listeners` as each protocol lands; until then none is bound
@@ -101,6 +138,7 @@ pub async fn run(init: ShardInit, io: ShardIo) -> Result<(), ShardError> {
         *shard.state.tls.borrow_mut() = config;
         tracing::info!(shard = id, "TLS certificates reloaded");
     }
+    shard.state.shutting_down.set(true);
     drop(listeners);
     refresher.cancel();
     let grace = shard.state.config.shutdown_grace;
@@ -120,8 +158,12 @@ pub async fn run(init: ShardInit, io: ShardIo) -> Result<(), ShardError> {
 }
 
 /// Runs a request from the mesh (or from this shard itself) on the account's owner.
-fn handle(state: Rc<ShardState>, request: Request) -> Pin<Box<dyn Future<Output = Reply>>> {
+fn handle(shard: std::rc::Weak<Shard>, request: Request) -> Pin<Box<dyn Future<Output = Reply>>> {
     Box::pin(async move {
+        let Some(shard) = shard.upgrade() else {
+            return Reply::Unavailable("shard is stopping".to_string());
+        };
+        let state = &shard.state;
         match request {
             Request::Ping { partition } => Reply::Pong {
                 shard: state.id,
@@ -159,6 +201,38 @@ fn handle(state: Rc<ShardState>, request: Request) -> Pin<Box<dyn Future<Output 
                         .and_then(|a| a.scram_sha256.as_deref())
                         .and_then(|s| ScramKeys::parse(s).ok()),
                 })
+            }
+            Request::DeliveryBegin { address } => {
+                let opened = match Delivery::begin(&state.mail, &address).await {
+                    Ok(delivery) => state.mail.deliveries.insert(delivery),
+                    Err(e) => Err(e),
+                };
+                Reply::DeliveryOpened(opened)
+            }
+            Request::DeliveryChunk { id, bytes } => {
+                let Some(mut delivery) = state.mail.deliveries.take(id) else {
+                    return Reply::Unavailable(format!("no delivery {id}"));
+                };
+                let written = delivery.write(&bytes).await;
+                if written.is_ok() {
+                    state.mail.deliveries.put_back(id, delivery);
+                }
+                Reply::DeliveryWritten(written)
+            }
+            Request::DeliveryCommit {
+                id,
+                internal_date_secs,
+            } => match state.mail.deliveries.take(id) {
+                Some(delivery) => Reply::Delivered(delivery.commit(internal_date_secs).await),
+                None => Reply::Unavailable(format!("no delivery {id}")),
+            },
+            Request::DeliveryAbort { id } => {
+                drop(state.mail.deliveries.take(id));
+                Reply::Done
+            }
+            Request::Adopt(adoption) => {
+                crate::net::adopt(&shard, *adoption);
+                Reply::Done
             }
         }
     })

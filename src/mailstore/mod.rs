@@ -1,0 +1,143 @@
+//! The mail of the accounts a shard owns: its `postern-storage` log, account provisioning with
+//! the default mailboxes, exclusive maildrop locks for POP3, and message delivery.
+//!
+//! Only the owner shard touches an account's mail. Protocol sessions either run on the owner
+//! (POP3 moves its connection there after login) or reach it over the mesh (SMTP/LMTP delivery,
+//! `runtime::mesh::Request::Deliver*`).
+
+mod delivery;
+
+pub use delivery::{Delivery, DeliveryError, DeliveryTable};
+
+use crate::runtime::partition::PartitionTable;
+use postern_storage::files::FileDisk;
+use postern_storage::{AccountKey, LogConfig, MailboxKey, OpenError, Store, StoreError};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+pub type ShardStore = Store<FileDisk>;
+
+/// Created for every account on first use, in this order (RFC 6154 special-use names).
+pub const DEFAULT_MAILBOXES: [&str; 6] = ["INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive"];
+pub const INBOX: &str = "INBOX";
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailStoreError {
+    #[error("shard {shard}: cannot open its mail log: {message}")]
+    Open { shard: usize, message: String },
+}
+
+pub struct MailStore {
+    shard: usize,
+    store: Rc<ShardStore>,
+    partitions: Arc<PartitionTable>,
+    /// One provisioning at a time, so two first deliveries can't both create an account.
+    provisioning: glommio::sync::Semaphore,
+    maildrop_locks: Rc<RefCell<HashSet<AccountKey>>>,
+    pub deliveries: DeliveryTable,
+}
+
+/// Held while a POP3 session has the maildrop (RFC 1939 §8: exclusive access).
+pub struct MaildropLock {
+    account: AccountKey,
+    locks: Rc<RefCell<HashSet<AccountKey>>>,
+}
+
+impl Drop for MaildropLock {
+    fn drop(&mut self) {
+        self.locks.borrow_mut().remove(&self.account);
+    }
+}
+
+impl MailStore {
+    /// Opens (recovers) the shard's log. Must run on the shard's executor.
+    pub async fn open(
+        data_dir: &Path,
+        shard: usize,
+        partitions: Arc<PartitionTable>,
+    ) -> Result<MailStore, MailStoreError> {
+        let shard_u32 = u32::try_from(shard).expect("shard ids fit u32");
+        let fail = |message: String| MailStoreError::Open { shard, message };
+        let disk = FileDisk::new(data_dir, shard_u32).map_err(|e| fail(e.to_string()))?;
+        let (store, report) = Store::open(disk, LogConfig::new(shard_u32))
+            .await
+            .map_err(|e: OpenError| fail(e.to_string()))?;
+        if !report.damaged.is_empty() || !report.anomalies.is_empty() {
+            tracing::error!(shard, "mail log recovered with damage: {report:?}");
+        }
+        Ok(MailStore {
+            shard,
+            store,
+            partitions,
+            provisioning: glommio::sync::Semaphore::new(1),
+            maildrop_locks: Rc::default(),
+            deliveries: DeliveryTable::default(),
+        })
+    }
+
+    pub fn store(&self) -> &Rc<ShardStore> {
+        &self.store
+    }
+
+    pub fn partition_of(&self, address: &str) -> u32 {
+        self.partitions.partition_of(address)
+    }
+
+    /// The account's storage key, creating the account and its default mailboxes durably on
+    /// first use. `address` must be normalised and owned by this shard.
+    pub async fn account(&self, address: &str) -> Result<AccountKey, StoreError> {
+        assert_eq!(
+            self.partitions.owner_of(address),
+            self.shard,
+            "account served by its owner shard"
+        );
+        if let Some(key) = self.complete_account(address) {
+            return Ok(key);
+        }
+        let _permit = self
+            .provisioning
+            .acquire_permit(1)
+            .await
+            .map_err(|_| StoreError::LimitExceeded("shutting down"))?;
+        let key = match self.store.account_by_name(address) {
+            Some(key) => key,
+            None => {
+                let partition = self.partitions.partition_of(address);
+                self.store.create_account(partition, address, 0, 0).await?.0
+            }
+        };
+        for name in DEFAULT_MAILBOXES {
+            if self.store.mailbox_by_name(key, name).is_none() {
+                let (_mailbox, _durable) = self.store.create_mailbox(key, name).await?;
+            }
+        }
+        Ok(key)
+    }
+
+    /// The key of an account whose default mailboxes all exist.
+    fn complete_account(&self, address: &str) -> Option<AccountKey> {
+        let key = self.store.account_by_name(address)?;
+        DEFAULT_MAILBOXES
+            .iter()
+            .all(|name| self.store.mailbox_by_name(key, name).is_some())
+            .then_some(key)
+    }
+
+    pub fn inbox(&self, account: AccountKey) -> Option<MailboxKey> {
+        self.store.mailbox_by_name(account, INBOX)
+    }
+
+    /// `None` when another session holds the maildrop.
+    pub fn lock_maildrop(&self, account: AccountKey) -> Option<MaildropLock> {
+        if !self.maildrop_locks.borrow_mut().insert(account) {
+            return None;
+        }
+        Some(MaildropLock {
+            account,
+            locks: Rc::clone(&self.maildrop_locks),
+        })
+    }
+}
