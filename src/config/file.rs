@@ -15,6 +15,7 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    hostname: Option<Spanned<String>>,
     shards: Option<Spanned<usize>>,
     partitions: Option<Spanned<u32>>,
     shutdown_grace_secs: Option<u64>,
@@ -80,6 +81,25 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         message,
     };
     let base = Config::embedded();
+    let hostname = match file.hostname {
+        Some(name) => {
+            let valid = !name.get_ref().is_empty()
+                && name.get_ref().len() <= 253
+                && name
+                    .get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            if !valid {
+                return Err(invalid(
+                    name.span(),
+                    "hostname",
+                    "must be a DNS name: letters, digits, hyphens and dots".to_string(),
+                ));
+            }
+            name.into_inner()
+        }
+        None => base.hostname.clone(),
+    };
 
     let shards = match file.shards {
         Some(s) if *s.get_ref() == 0 || *s.get_ref() > SHARDS_MAX => {
@@ -225,6 +245,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     Ok(Config {
         source: Some(path.to_path_buf()),
         data_dir: file.data_dir.unwrap_or(base.data_dir),
+        hostname,
         shards,
         partitions,
         shutdown_grace: file

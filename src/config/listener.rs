@@ -63,6 +63,6 @@ impl Protocol {
     /// Whether this version of Postern serves the protocol. Listeners of protocols that are not
     /// served yet are not started (and the server says so); none answers with a placeholder.
     pub fn is_served(self) -> bool {
-        false
+        matches!(self, Protocol::Pop3 | Protocol::Pop3s)
     }
 }

@@ -28,6 +28,8 @@ pub struct Config {
     /// The file this came from; `None` for the embedded defaults.
     pub source: Option<PathBuf>,
     pub data_dir: PathBuf,
+    /// Our name in greetings, Received headers and SASL/APOP challenges.
+    pub hostname: String,
     /// `None`: the partition table's count for an existing data dir, else the usable CPUs.
     pub shards: Option<usize>,
     /// Used only when a data dir is created.
@@ -142,6 +144,7 @@ impl Config {
         Config {
             source: None,
             data_dir: PathBuf::from(DATA_DIR_DEFAULT),
+            hostname: system_hostname(),
             shards: None,
             partitions: PARTITIONS_DEFAULT,
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS_DEFAULT),
@@ -168,6 +171,21 @@ impl Config {
             Some(p) => p.display().to_string(),
             None => "embedded defaults".to_string(),
         }
+    }
+}
+
+/// The machine's host name, or "localhost" when it has none that is printable ASCII.
+pub fn system_hostname() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: gethostname writes at most `buffer.len()` octets into `buffer`.
+    let ok = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) } == 0;
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    let name = &buffer[..end];
+    let printable = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'.';
+    if ok && !name.is_empty() && name.iter().all(printable) {
+        String::from_utf8_lossy(name).into_owned()
+    } else {
+        "localhost".to_string()
     }
 }
 

@@ -27,9 +27,29 @@ pub struct Adoption {
 /// Protocol state that travels with an adopted connection; a variant per protocol that moves
 /// its connections to the owner shard after login.
 #[derive(Debug)]
-pub enum SessionHandoff {}
+pub enum SessionHandoff {
+    Pop3(Box<crate::pop3::driver::Handoff>),
+}
 
 /// Runs an adopted connection's session on this shard (inside its connection gate).
 pub fn adopt(shard: &std::rc::Rc<crate::runtime::shard::Shard>, adoption: Adoption) {
-    match adoption.session {}
+    let Adoption {
+        connection,
+        listener,
+        input,
+        session,
+    } = adoption;
+    let session = match session {
+        SessionHandoff::Pop3(handoff) => crate::pop3::driver::resume(
+            std::rc::Rc::clone(shard),
+            connection,
+            listener,
+            input,
+            *handoff,
+        ),
+    };
+    // A closed gate means shutdown has begun: the connection is dropped.
+    if let Ok(task) = shard.state.connections.spawn(session) {
+        task.detach();
+    }
 }

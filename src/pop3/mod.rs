@@ -59,6 +59,8 @@ mod session;
 mod stuffing;
 mod transaction;
 
+pub mod driver;
+
 #[cfg(test)]
 mod tests;
 

@@ -82,6 +82,12 @@ impl Shard {
         }
     }
 
+    /// Counts an attempt whose outcome the session decides later (APOP, CRAM-MD5, SCRAM) as a
+    /// failure, without waiting; a success then clears it with `record_login(ip, true)`.
+    pub fn count_login_attempt(&self, ip: IpAddr) {
+        self.state.throttle.borrow_mut().failed(ip, Instant::now());
+    }
+
     /// Records a login's outcome; a failure waits its delay before returning.
     pub async fn record_login(&self, ip: IpAddr, succeeded: bool) {
         if succeeded {

@@ -14,6 +14,7 @@ pub mod login;
 pub mod mesh;
 pub mod partition;
 pub mod serve;
+pub mod sessions;
 pub mod shard;
 pub mod throttle;
 

@@ -132,14 +132,15 @@ pub async fn run(init: ShardInit, io: ShardIo) -> Result<(), ShardError> {
     let shard = Shard::start(init).await?;
     let refresher =
         glommio::spawn_local(DirectoryCache::refresh_forever(Rc::clone(&shard.state))).detach();
-    // Protocol sessions take over `listeners` as each protocol lands; until then none is bound
-    // (see `Protocol::is_served`), so this holds nothing.
+    let accepting = super::sessions::start(&shard, listeners);
     while let Order::ReloadTls(config) = control.next().await {
         *shard.state.tls.borrow_mut() = config;
         tracing::info!(shard = id, "TLS certificates reloaded");
     }
     shard.state.shutting_down.set(true);
-    drop(listeners);
+    for accept in accepting {
+        accept.cancel();
+    }
     refresher.cancel();
     let grace = shard.state.config.shutdown_grace;
     let drained = glommio::timer::timeout(grace, async {
