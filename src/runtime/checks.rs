@@ -3,8 +3,11 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Locked memory each shard's io_uring registers for its buffers (glommio `io_memory`).
-pub const IO_MEMORY_OCTETS_PER_SHARD: usize = 2 << 20;
+/// Memory each shard's io_uring registers for its buffers (glommio `io_memory`).
+pub const IO_MEMORY_OCTETS_PER_SHARD: usize = 1 << 20;
+/// glommio registers that memory with each of its three rings (main, latency, poll), and the
+/// kernel counts every registration against the locked-memory limit.
+pub const RINGS_PER_SHARD: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -74,10 +77,11 @@ pub fn io_uring() -> Result<(), CheckError> {
     Err(CheckError::IoUring { reason })
 }
 
-/// Each shard's ring pins `IO_MEMORY_OCTETS_PER_SHARD`; without CAP_IPC_LOCK that counts against
-/// RLIMIT_MEMLOCK.
+/// Each shard's rings pin `IO_MEMORY_OCTETS_PER_SHARD` each; without CAP_IPC_LOCK that counts
+/// against RLIMIT_MEMLOCK (the kernel sums it over all of the user's processes). Too little makes
+/// glommio fall back to unregistered buffers, slower, so it is refused here with the number.
 pub fn memory_lock(shards: usize) -> Result<(), CheckError> {
-    let needed = (shards * IO_MEMORY_OCTETS_PER_SHARD) as u64 + (1 << 20);
+    let needed = (shards * RINGS_PER_SHARD * IO_MEMORY_OCTETS_PER_SHARD) as u64 + (1 << 20);
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,

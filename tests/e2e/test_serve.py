@@ -1,0 +1,187 @@
+"""`postern serve` as an operator meets it: start-up errors, signals, live changes."""
+
+import os
+import poplib
+import signal
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from conftest import BINARY, DOMAIN, USERS, Server
+
+ALICE = "alice@example.test"
+
+
+def run_serve(*args, cwd=None, timeout=30):
+    return subprocess.run(
+        [BINARY, "serve", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
+
+
+def test_embedded_defaults_print_listeners_and_stop_cleanly_on_sigterm(tmp_path):
+    # The embedded defaults use fixed ports: skip none, fail if they are taken by someone else.
+    process = subprocess.Popen(
+        [BINARY, "serve"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    lines = []
+    while True:
+        line = process.stdout.readline()
+        assert line, "server exited: " + "".join(lines) + process.stderr.read()
+        lines.append(line)
+        if line.startswith("postern: serving with"):
+            break
+    text = "".join(lines)
+    assert "listening for pop3 on 127.0.0.1:2110 (STARTTLS)" in text
+    assert "listening for pop3s on 127.0.0.1:2995 (TLS)" in text
+    assert (tmp_path / "postern-data" / "tls" / "self-signed.crt").exists()
+    client = poplib.POP3("127.0.0.1", 2110, timeout=10)
+    assert client.getwelcome().startswith(b"+OK")
+    client.quit()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    assert "postern: stopped" in process.stdout.read()
+
+
+def test_bad_config_names_file_line_and_key(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('data_dir = "x"\n\n[[listener]]\nprotocol = "pop5"\naddress = "127.0.0.1:1"\n')
+    result = run_serve("--config", str(config))
+    assert result.returncode == 1
+    assert str(config) in result.stderr
+    assert "line 4" in result.stderr
+    assert "pop5" in result.stderr and "`pop3s`" in result.stderr
+
+
+def test_missing_config_file_is_named(tmp_path):
+    result = run_serve("--config", str(tmp_path / "nope.toml"))
+    assert result.returncode == 1
+    assert "nope.toml" in result.stderr
+
+
+def test_busy_port_is_named(tmp_path):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    config = tmp_path / "busy.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[[listener]]\nprotocol = "pop3"\naddress = "127.0.0.1:{port}"\n'
+    )
+    result = run_serve("--config", str(config))
+    holder.close()
+    assert result.returncode == 1
+    assert f"port {port} (pop3 on 127.0.0.1:{port}) is in use" in result.stderr
+
+
+def test_unwritable_data_dir_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    config = tmp_path / "c.toml"
+    config.write_text(f'data_dir = "{blocker / "data"}"\n')
+    result = run_serve("--config", str(config))
+    assert result.returncode == 1
+    assert str(blocker / "data") in result.stderr
+
+
+def test_a_different_shard_count_on_a_data_dir_is_refused(tmp_path):
+    server = Server(tmp_path, shards=2)
+    server.start()
+    assert server.stop() == 0
+    result = run_serve("--config", str(server.config), "--shards", "3")
+    assert result.returncode == 1
+    assert "postern partitions remap --shards 3" in result.stderr
+    assert "2 shards" in result.stderr
+
+
+def test_bad_shards_argument_is_a_usage_error(tmp_path):
+    result = run_serve("--shards", "0", cwd=tmp_path)
+    assert result.returncode == 2
+
+
+def test_second_signal_exits_at_once(tmp_path):
+    server = Server(tmp_path)
+    server.cli("domain", "add", DOMAIN)
+    server.add_user(ALICE, USERS[ALICE])
+    server.start()
+    # An open session keeps the first SIGTERM waiting for its grace period...
+    client = poplib.POP3("127.0.0.1", server.port("pop3"), timeout=10)
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert server.process.poll() is None
+    # ...and a second signal ends it at once.
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=5) == 1
+    server.process = None
+    client.close()
+
+
+def test_accounts_change_while_the_server_runs(server):
+    server.add_user("carol@example.test", "carol-secret")
+    deadline = time.monotonic() + 10
+    while True:
+        client = poplib.POP3("127.0.0.1", server.port("pop3"), timeout=10)
+        client.user("carol@example.test")
+        try:
+            client.pass_("carol-secret")
+            break
+        except poplib.error_proto:
+            client.close()
+            assert time.monotonic() < deadline, "new account never became usable"
+            time.sleep(0.3)
+    client.quit()
+    server.cli("user", "del", "carol@example.test")
+    deadline = time.monotonic() + 10
+    while True:
+        client = poplib.POP3("127.0.0.1", server.port("pop3"), timeout=10)
+        client.user("carol@example.test")
+        try:
+            client.pass_("carol-secret")
+        except poplib.error_proto:
+            client.close()
+            break
+        client.quit()
+        assert time.monotonic() < deadline, "deleted account kept working"
+        time.sleep(0.3)
+
+
+def served_certificate(server):
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", server.port("pop3s")), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def test_sighup_reloads_certificates_for_new_connections(tmp_path):
+    certificate = tmp_path / "cert.pem"
+    key = tmp_path / "key.pem"
+
+    def make(name):
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", str(key), "-out", str(certificate), "-days", "2",
+             "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}"],
+            check=True, capture_output=True,
+        )
+
+    make("first.test")
+    server = Server(
+        tmp_path,
+        extra_config=f'[tls]\ncertificate = [ {{ certificate = "{certificate}", key = "{key}" }} ]\n',
+    )
+    server.start()
+    try:
+        first = served_certificate(server)
+        make("second.test")
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while served_certificate(server) == first:
+            assert time.monotonic() < deadline, "certificate not reloaded"
+            time.sleep(0.2)
+        assert b"second.test" in served_certificate(server)
+    finally:
+        assert server.stop() == 0
