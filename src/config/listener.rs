@@ -63,6 +63,14 @@ impl Protocol {
     /// Whether this version of Postern serves the protocol. Listeners of protocols that are not
     /// served yet are not started (and the server says so); none answers with a placeholder.
     pub fn is_served(self) -> bool {
-        matches!(self, Protocol::Pop3 | Protocol::Pop3s)
+        matches!(
+            self,
+            Protocol::Smtp
+                | Protocol::Submission
+                | Protocol::Submissions
+                | Protocol::Lmtp
+                | Protocol::Pop3
+                | Protocol::Pop3s
+        )
     }
 }

@@ -24,6 +24,17 @@ pub fn start(shard: &Rc<Shard>, listeners: Vec<(ListenerConfig, OwnedFd)>) -> Ve
                     crate::pop3::driver::serve,
                 ))
                 .detach(),
+                Protocol::Smtp | Protocol::Submission | Protocol::Submissions | Protocol::Lmtp => {
+                    glommio::spawn_local(accept_loop(
+                        shard,
+                        config,
+                        socket,
+                        limits,
+                        crate::smtp::driver::refuse,
+                        crate::smtp::driver::serve,
+                    ))
+                    .detach()
+                }
                 other => unreachable!("{} listeners are not bound: not served", other.name()),
             }
         })

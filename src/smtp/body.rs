@@ -364,6 +364,7 @@ fn delivery_reply(result: DeliveryResult) -> (u16, &'static str, &'static str) {
         DeliveryResult::Delivered => (250, "2.0.0", "Message accepted for delivery"),
         // RFC 3463 X.2.2 "mailbox full"; 452 as in RFC 2033 §4.2's example.
         DeliveryResult::OverQuota => (452, "4.2.2", "Mailbox full, try again later"),
+        DeliveryResult::NoSpace => (452, "4.3.1", "Insufficient system storage, try again later"),
         DeliveryResult::TemporaryFailure => (451, "4.3.0", "Temporary failure, try again later"),
         DeliveryResult::PermanentFailure => (550, "5.2.0", "Mailbox unavailable"),
     }

@@ -87,6 +87,8 @@ pub enum DeliveryResult {
     Delivered,
     /// Over quota (452 4.2.2).
     OverQuota,
+    /// The server's storage is full; the client should retry (452 4.3.1).
+    NoSpace,
     /// Storage failed; the client should retry (451 4.3.0).
     TemporaryFailure,
     /// The mailbox cannot take this message, now or later (550 5.2.0).

@@ -70,6 +70,7 @@ mod chunk;
 mod command;
 mod config;
 mod data;
+pub mod driver;
 mod event;
 mod header;
 mod params;

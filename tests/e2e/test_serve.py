@@ -21,28 +21,52 @@ def run_serve(*args, cwd=None, timeout=30):
     )
 
 
+EMBEDDED_DEFAULTS_CHECK = r"""
+import poplib, signal, smtplib, subprocess, sys
+process = subprocess.Popen([sys.argv[1], "serve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+lines = []
+while True:
+    line = process.stdout.readline()
+    if not line:
+        sys.exit("server exited: " + "".join(lines) + process.stderr.read())
+    lines.append(line)
+    if line.startswith("postern: serving with"):
+        break
+print("".join(lines))
+client = poplib.POP3("127.0.0.1", 2110, timeout=10)
+assert client.getwelcome().startswith(b"+OK")
+client.quit()
+smtp = smtplib.SMTP("127.0.0.1", 2025, timeout=10)
+assert smtp.ehlo()[0] == 250
+smtp.quit()
+process.send_signal(signal.SIGTERM)
+print("exit", process.wait(timeout=20))
+print(process.stdout.read())
+"""
+
+
 def test_embedded_defaults_print_listeners_and_stop_cleanly_on_sigterm(tmp_path):
-    # The embedded defaults use fixed ports: skip none, fail if they are taken by someone else.
-    process = subprocess.Popen(
-        [BINARY, "serve"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    """The embedded defaults use fixed ports (standard + 2000); the test runs in a network
+    namespace of its own (unshare), so a program holding one of them on this machine can't
+    interfere, and neither server nor client can reach anything else."""
+    result = subprocess.run(
+        ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec python3 -c "$0" "$1"',
+         EMBEDDED_DEFAULTS_CHECK, BINARY],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )
-    lines = []
-    while True:
-        line = process.stdout.readline()
-        assert line, "server exited: " + "".join(lines) + process.stderr.read()
-        lines.append(line)
-        if line.startswith("postern: serving with"):
-            break
-    text = "".join(lines)
-    assert "listening for pop3 on 127.0.0.1:2110 (STARTTLS)" in text
-    assert "listening for pop3s on 127.0.0.1:2995 (TLS)" in text
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = result.stdout
+    for line in (
+        "listening for smtp on 127.0.0.1:2025 (STARTTLS)",
+        "listening for submission on 127.0.0.1:2587 (STARTTLS)",
+        "listening for submissions on 127.0.0.1:2465 (TLS)",
+        "listening for lmtp on 127.0.0.1:2024",
+        "listening for pop3 on 127.0.0.1:2110 (STARTTLS)",
+        "listening for pop3s on 127.0.0.1:2995 (TLS)",
+    ):
+        assert line in text, text
+    assert "exit 0" in text and "postern: stopped" in text, text
     assert (tmp_path / "postern-data" / "tls" / "self-signed.crt").exists()
-    client = poplib.POP3("127.0.0.1", 2110, timeout=10)
-    assert client.getwelcome().startswith(b"+OK")
-    client.quit()
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=20) == 0
-    assert "postern: stopped" in process.stdout.read()
 
 
 def test_bad_config_names_file_line_and_key(tmp_path):
