@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage.
 
 mod alias;
+mod check;
 mod domain;
 mod serve;
 mod user;
@@ -36,6 +37,8 @@ enum Command {
     /// Manage local domains.
     #[command(subcommand)]
     Domain(domain::DomainCommand),
+    /// Verify every shard's mail log and indexes offline (the server must be stopped).
+    Check(check::CheckArgs),
 }
 
 /// Where a management command finds the data dir: `--data-dir`, else the config's `data_dir`,
@@ -78,6 +81,7 @@ pub fn run() -> ExitCode {
         Command::User(cmd) => user::run(cmd),
         Command::Alias(cmd) => alias::run(cmd),
         Command::Domain(cmd) => domain::run(cmd),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

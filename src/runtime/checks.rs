@@ -29,6 +29,38 @@ pub enum CheckError {
     },
     #[error("the data dir {path} is not usable: {source}")]
     DataDir { path: PathBuf, source: io::Error },
+    #[error(
+        "the data dir {path} is in use by another postern process (serve or check); \
+         stop it first"
+    )]
+    DataDirInUse { path: PathBuf },
+}
+
+/// Exclusive use of a data dir: `serve` holds it while running, `check` while checking. Two
+/// servers on one data dir would both append to its logs.
+pub fn lock_data_dir(path: &Path) -> Result<std::fs::File, CheckError> {
+    use std::os::fd::AsRawFd;
+    let fail = |source| CheckError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path.join("postern.lock"))
+        .map_err(fail)?;
+    // SAFETY: flock on a descriptor we own; the lock lives as long as the returned file.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let error = io::Error::last_os_error();
+        if error.kind() == io::ErrorKind::WouldBlock {
+            return Err(CheckError::DataDirInUse {
+                path: path.to_path_buf(),
+            });
+        }
+        return Err(fail(error));
+    }
+    Ok(file)
 }
 
 /// Creates the data dir if needed (mode 0700) and proves it writable.

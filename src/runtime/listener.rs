@@ -8,6 +8,11 @@ use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 
 pub const LISTEN_BACKLOG: i32 = 1024;
+/// How long a busy port is retried before it is reported in use. After a crash (SIGKILL) the
+/// kernel tears the dead process's io_uring down asynchronously, and its listening sockets
+/// linger for a fraction of a second: a restart must not fail on that.
+pub const PORT_BUSY_RETRY: std::time::Duration = std::time::Duration::from_secs(3);
+const PORT_BUSY_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {
@@ -64,7 +69,7 @@ pub fn bind(config: &ListenerConfig, shards: usize) -> Result<BoundListener, Lis
             source,
         },
     };
-    drop(socket(address, false).map_err(classify)?);
+    drop(probe(address).map_err(classify)?);
     let sockets = (0..shards)
         .map(|_| socket(address, true).map(OwnedFd::from))
         .collect::<io::Result<Vec<_>>>()
@@ -73,6 +78,21 @@ pub fn bind(config: &ListenerConfig, shards: usize) -> Result<BoundListener, Lis
         config: config.clone(),
         sockets,
     })
+}
+
+/// Binds without SO_REUSEPORT, retrying a busy port for `PORT_BUSY_RETRY`.
+fn probe(address: SocketAddr) -> io::Result<Socket> {
+    let deadline = std::time::Instant::now() + PORT_BUSY_RETRY;
+    loop {
+        match socket(address, false) {
+            Err(e)
+                if e.kind() == io::ErrorKind::AddrInUse && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(PORT_BUSY_PAUSE);
+            }
+            other => return other,
+        }
+    }
 }
 
 fn socket(address: SocketAddr, reuse_port: bool) -> io::Result<Socket> {

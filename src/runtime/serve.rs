@@ -40,6 +40,7 @@ pub enum ServeError {
 pub fn serve(config: Config, shards_requested: Option<usize>) -> Result<(), ServeError> {
     let config = Arc::new(config);
     checks::data_dir(&config.data_dir)?;
+    let _data_dir_lock = checks::lock_data_dir(&config.data_dir)?;
     checks::io_uring()?;
     let usable_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let partitions = Arc::new(PartitionTable::load_or_create(

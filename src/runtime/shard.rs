@@ -154,7 +154,12 @@ pub async fn run(init: ShardInit, io: ShardIo) -> Result<(), ShardError> {
             "connections still open after {grace:?}; closing them"
         );
     }
+    // After the barrier no shard sends deliveries here any more: close the log, which waits
+    // for writes in flight and writes an index checkpoint so the next start replays nothing.
     shard.mesh.close().await;
+    if let Err(e) = shard.state.mail.store().close().await {
+        tracing::error!(shard = id, "closing the mail log: {e}");
+    }
     Ok(())
 }
 

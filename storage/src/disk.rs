@@ -33,17 +33,111 @@ impl DiskError {
     }
 }
 
-/// One shard's directory of segment files.
+/// What a file in a shard's directory holds; each kind is numbered by a sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileKind {
+    /// `seg-<sequence:016x>.log`: a log segment.
+    Segment,
+    /// `ckpt-<sequence:016x>.chk`: a published index checkpoint.
+    Checkpoint,
+    /// `ckpt-<sequence:016x>.tmp`: a checkpoint being written; never read, removed at open.
+    CheckpointTemporary,
+    /// `seg-<sequence:016x>.cmp`: a segment being rewritten by compaction; removed at open.
+    SegmentCompacting,
+}
+
+impl FileKind {
+    fn affixes(self) -> (&'static str, &'static str) {
+        match self {
+            FileKind::Segment => ("seg-", ".log"),
+            FileKind::Checkpoint => ("ckpt-", ".chk"),
+            FileKind::CheckpointTemporary => ("ckpt-", ".tmp"),
+            FileKind::SegmentCompacting => ("seg-", ".cmp"),
+        }
+    }
+}
+
+/// A file in a shard's directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId {
+    pub kind: FileKind,
+    pub sequence: u64,
+}
+
+impl FileId {
+    pub fn segment(sequence: u64) -> Self {
+        Self {
+            kind: FileKind::Segment,
+            sequence,
+        }
+    }
+    pub fn checkpoint(sequence: u64) -> Self {
+        Self {
+            kind: FileKind::Checkpoint,
+            sequence,
+        }
+    }
+    pub fn checkpoint_temporary(sequence: u64) -> Self {
+        Self {
+            kind: FileKind::CheckpointTemporary,
+            sequence,
+        }
+    }
+
+    /// `<prefix><sequence:016x><suffix>`.
+    pub fn file_name(&self) -> String {
+        let (prefix, suffix) = self.kind.affixes();
+        format!("{prefix}{:016x}{suffix}", self.sequence)
+    }
+
+    /// The file a name stands for, if it is one of ours.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            FileKind::Segment,
+            FileKind::Checkpoint,
+            FileKind::CheckpointTemporary,
+            FileKind::SegmentCompacting,
+        ]
+        .into_iter()
+        .find_map(|kind| {
+            let (prefix, suffix) = kind.affixes();
+            let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+            if digits.len() != 16 || !digits.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+                return None;
+            }
+            let sequence = u64::from_str_radix(digits, 16).ok()?;
+            Some(Self { kind, sequence })
+        })
+    }
+}
+
+/// One shard's directory of segment and checkpoint files.
 #[allow(async_fn_in_trait)]
 pub trait Disk {
     type File: SegmentFile;
-    /// Sequences of the segment files present, ascending.
-    async fn list_sequences(&self) -> Result<Vec<u64>, DiskError>;
-    /// Creates (or truncates) the segment file for `sequence`.
-    async fn create(&self, sequence: u64) -> Result<Self::File, DiskError>;
-    async fn open(&self, sequence: u64) -> Result<Self::File, DiskError>;
-    /// Makes file creations in the directory durable.
+    /// Sequences of the files of `kind` present, ascending.
+    async fn list(&self, kind: FileKind) -> Result<Vec<u64>, DiskError>;
+    /// Creates (or truncates) a file.
+    async fn create_file(&self, id: FileId) -> Result<Self::File, DiskError>;
+    async fn open_file(&self, id: FileId) -> Result<Self::File, DiskError>;
+    /// Atomically replaces `to` by `from`; durable after `sync_directory`.
+    async fn rename(&self, from: FileId, to: FileId) -> Result<(), DiskError>;
+    /// Unlinks a file; durable after `sync_directory`.
+    async fn remove(&self, id: FileId) -> Result<(), DiskError>;
+    /// Makes file creations, renames and removals in the directory durable.
     async fn sync_directory(&self) -> Result<(), DiskError>;
+
+    /// Sequences of the segment files present, ascending.
+    async fn list_sequences(&self) -> Result<Vec<u64>, DiskError> {
+        self.list(FileKind::Segment).await
+    }
+    /// Creates (or truncates) the segment file for `sequence`.
+    async fn create(&self, sequence: u64) -> Result<Self::File, DiskError> {
+        self.create_file(FileId::segment(sequence)).await
+    }
+    async fn open(&self, sequence: u64) -> Result<Self::File, DiskError> {
+        self.open_file(FileId::segment(sequence)).await
+    }
 }
 
 /// One segment file, read and written at explicit offsets.

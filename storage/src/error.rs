@@ -40,6 +40,12 @@ pub enum StoreError {
     Read(DiskError),
     #[error("stored record damaged: {0}")]
     Damaged(String),
+    /// Writing a checkpoint failed; the log is unaffected (open replays more of it).
+    #[error("checkpoint failed: {0}")]
+    Checkpoint(DiskError),
+    /// Compaction failed; the segment it worked on is unchanged or completely rewritten.
+    #[error("compaction failed: {0}")]
+    Compaction(DiskError),
 }
 
 impl StoreError {
@@ -55,7 +61,9 @@ impl StoreError {
             StoreError::Write(_)
             | StoreError::Unreadable
             | StoreError::Read(_)
-            | StoreError::Damaged(_) => Fault::Storage,
+            | StoreError::Damaged(_)
+            | StoreError::Checkpoint(_)
+            | StoreError::Compaction(_) => Fault::Storage,
         }
     }
 

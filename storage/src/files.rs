@@ -4,8 +4,7 @@
 //! written data come from the page cache, and no partial tail block has to be kept and
 //! rewritten. O_DIRECT (`DmaFile`) must be benchmarked against it (docs/STORAGE.md).
 
-use crate::disk::{Disk, DiskError, SegmentFile};
-use crate::segment;
+use crate::disk::{Disk, DiskError, FileId, FileKind, SegmentFile};
 use glommio::io::{BufferedFile, Directory, OpenOptions, ReadResult};
 use std::path::{Path, PathBuf};
 
@@ -27,8 +26,8 @@ impl FileDisk {
         &self.directory
     }
 
-    fn path(&self, sequence: u64) -> PathBuf {
-        self.directory.join(segment::file_name(sequence))
+    fn path(&self, id: FileId) -> PathBuf {
+        self.directory.join(id.file_name())
     }
 }
 
@@ -42,44 +41,54 @@ fn failed<T>(operation: &'static str) -> impl FnOnce(glommio::GlommioError<T>) -
 impl Disk for FileDisk {
     type File = RealFile;
 
-    async fn list_sequences(&self) -> Result<Vec<u64>, DiskError> {
+    async fn list(&self, kind: FileKind) -> Result<Vec<u64>, DiskError> {
         let entries = std::fs::read_dir(&self.directory)
-            .map_err(|error| DiskError::from_io("list segments", &error))?;
+            .map_err(|error| DiskError::from_io("list directory", &error))?;
         let mut sequences = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|error| DiskError::from_io("list segments", &error))?;
-            if let Some(sequence) = entry
-                .file_name()
-                .to_str()
-                .and_then(segment::parse_file_name)
+            let entry = entry.map_err(|error| DiskError::from_io("list directory", &error))?;
+            if let Some(id) = entry.file_name().to_str().and_then(FileId::parse)
+                && id.kind == kind
             {
-                sequences.push(sequence);
+                sequences.push(id.sequence);
             }
         }
         sequences.sort_unstable();
         Ok(sequences)
     }
 
-    async fn create(&self, sequence: u64) -> Result<RealFile, DiskError> {
+    async fn create_file(&self, id: FileId) -> Result<RealFile, DiskError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
-            .buffered_open(self.path(sequence))
+            .buffered_open(self.path(id))
             .await
-            .map_err(failed("create segment"))?;
+            .map_err(failed("create file"))?;
         Ok(RealFile { file })
     }
 
-    async fn open(&self, sequence: u64) -> Result<RealFile, DiskError> {
+    async fn open_file(&self, id: FileId) -> Result<RealFile, DiskError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .buffered_open(self.path(sequence))
+            .buffered_open(self.path(id))
             .await
-            .map_err(failed("open segment"))?;
+            .map_err(failed("open file"))?;
         Ok(RealFile { file })
+    }
+
+    async fn rename(&self, from: FileId, to: FileId) -> Result<(), DiskError> {
+        glommio::io::rename(self.path(from), self.path(to))
+            .await
+            .map_err(failed("rename"))
+    }
+
+    async fn remove(&self, id: FileId) -> Result<(), DiskError> {
+        glommio::io::remove(self.path(id))
+            .await
+            .map_err(failed("remove"))
     }
 
     async fn sync_directory(&self) -> Result<(), DiskError> {

@@ -5,7 +5,7 @@
 //! O(n) pass. An entry is 56 octets; a message with more than one extent keeps the rest in a
 //! side table, and keywords are interned per mailbox as sets referenced by a u32.
 
-use crate::ids::{Extent, Modseq, SystemFlags, Uid, UidRange};
+use crate::ids::{Extent, Location, Modseq, SystemFlags, Uid, UidRange};
 use crate::limits::KEYWORDS_PER_MAILBOX_MAX;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -96,6 +96,74 @@ pub struct MessageIndex {
 }
 
 impl MessageIndex {
+    /// Calls `visit` with every extent and commit location (segment, offset) of the index.
+    pub fn for_each_location(&self, mut visit: impl FnMut(Location, LocationKind)) {
+        for entry in &self.entries {
+            let commit = Location {
+                sequence: u64::from(entry.commit_sequence),
+                offset: u64::from(entry.commit_offset),
+            };
+            visit(commit, LocationKind::Commit);
+            for extent in self.extents(entry) {
+                if extent.octets > 0 {
+                    let at = extent.unpack();
+                    visit(
+                        Location {
+                            sequence: at.sequence,
+                            offset: at.offset,
+                        },
+                        LocationKind::Content(extent.octets),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Moves every location in segment `sequence` through `moved` (old offset → new offset;
+    /// offsets are of the commit record, or of the first content octet). A location `moved`
+    /// does not know makes its message unreadable. Returns how many were not known.
+    pub(crate) fn relocate(
+        &mut self,
+        sequence: u64,
+        moved: impl Fn(u64, LocationKind) -> Option<u64>,
+    ) -> usize {
+        let Ok(packed_sequence) = u32::try_from(sequence) else {
+            return 0;
+        };
+        let mut lost = 0;
+        let more_extents = &mut self.more_extents;
+        for entry in &mut self.entries {
+            let mut lost_here = false;
+            let mut shift = |offset: &mut u32, kind| match moved(u64::from(*offset), kind)
+                .and_then(|new| u32::try_from(new).ok())
+            {
+                Some(new) => *offset = new,
+                None => lost_here = true,
+            };
+            if entry.commit_sequence == packed_sequence {
+                shift(&mut entry.commit_offset, LocationKind::Commit);
+            }
+            let first = &mut entry.first_extent;
+            if first.sequence == packed_sequence && first.octets > 0 {
+                shift(&mut first.offset, LocationKind::Content(first.octets));
+            }
+            if entry.state & STATE_MORE_EXTENTS != 0
+                && let Some(more) = more_extents.get_mut(&entry.uid)
+            {
+                for extent in more.iter_mut() {
+                    if extent.sequence == packed_sequence {
+                        shift(&mut extent.offset, LocationKind::Content(extent.octets));
+                    }
+                }
+            }
+            if lost_here {
+                entry.mark_unreadable();
+                lost += 1;
+            }
+        }
+        lost
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -292,6 +360,157 @@ impl KeywordTable {
     /// Every keyword known in the mailbox (IMAP PERMANENTFLAGS / FLAGS).
     pub fn all(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(|name| &**name)
+    }
+}
+
+/// What a location in the index points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocationKind {
+    /// A commit record (its frame's first octet).
+    Commit,
+    /// Content: the first data octet of a chunk, and how many octets of it the message uses.
+    Content(u32),
+}
+
+/// Checkpoint encoding of the index and keyword tables (docs/STORAGE.md, "Checkpoints").
+/// Decoding checks every invariant the live structures assert, so damaged input is an error,
+/// never a panic.
+pub(crate) mod checkpoint {
+    use super::*;
+    use crate::codec::{Malformed, Reader, Writer};
+
+    const ENTRY_OCTETS_MIN: usize = 50;
+
+    fn extent(writer: &mut Writer<'_>, extent: &PackedExtent) {
+        writer.u32(extent.sequence);
+        writer.u32(extent.offset);
+        writer.u32(extent.octets);
+    }
+
+    fn read_extent(reader: &mut Reader<'_>) -> Result<PackedExtent, Malformed> {
+        Ok(PackedExtent {
+            sequence: reader.u32("extent sequence")?,
+            offset: reader.u32("extent offset")?,
+            octets: reader.u32("extent octets")?,
+        })
+    }
+
+    pub(crate) fn encode_index(index: &MessageIndex, writer: &mut Writer<'_>) {
+        writer.u32(index.entries.len() as u32);
+        for entry in &index.entries {
+            writer.u32(entry.uid);
+            writer.u8(entry.flags.0);
+            writer.u8(entry.state);
+            writer.u32(entry.keyword_set);
+            writer.u32(entry.size_octets);
+            writer.u64(entry.modseq);
+            writer.i64(entry.internal_date_secs);
+            writer.u32(entry.commit_sequence);
+            writer.u32(entry.commit_offset);
+            extent(writer, &entry.first_extent);
+            if entry.state & STATE_MORE_EXTENTS != 0 {
+                let more = index
+                    .more_extents
+                    .get(&entry.uid)
+                    .map_or(&[][..], |more| &more[..]);
+                writer.u32(more.len() as u32);
+                more.iter().for_each(|packed| extent(writer, packed));
+            }
+        }
+    }
+
+    pub(crate) fn decode_index(
+        reader: &mut Reader<'_>,
+        keyword_sets: usize,
+    ) -> Result<MessageIndex, Malformed> {
+        let count = reader.count(u32::MAX as usize, ENTRY_OCTETS_MIN, "entry count")?;
+        let mut index = MessageIndex {
+            entries: Vec::with_capacity(count),
+            more_extents: HashMap::new(),
+        };
+        for _ in 0..count {
+            let uid = reader.u32("uid")?;
+            let flags = SystemFlags(reader.u8("flags")?);
+            let state = reader.u8("entry state")?;
+            let entry = MessageEntry {
+                uid,
+                flags,
+                state,
+                keyword_set: reader.u32("keyword set")?,
+                size_octets: reader.u32("size")?,
+                modseq: reader.u64("modseq")?,
+                internal_date_secs: reader.i64("internal date")?,
+                commit_sequence: reader.u32("commit sequence")?,
+                commit_offset: reader.u32("commit offset")?,
+                first_extent: read_extent(reader)?,
+            };
+            let ascending = index.entries.last().is_none_or(|last| last.uid < uid);
+            if uid == 0
+                || !ascending
+                || !SystemFlags::ALL.contains(flags)
+                || state & !(STATE_UNREADABLE | STATE_MORE_EXTENTS) != 0
+                || entry.keyword_set as usize >= keyword_sets
+            {
+                return Err(Malformed("index entry"));
+            }
+            if state & STATE_MORE_EXTENTS != 0 {
+                let more = reader.count(crate::limits::EXTENTS_PER_MESSAGE_MAX, 12, "extents")?;
+                let more: Vec<PackedExtent> = (0..more)
+                    .map(|_| read_extent(reader))
+                    .collect::<Result<_, _>>()?;
+                index.more_extents.insert(uid, more.into_boxed_slice());
+            }
+            index.entries.push(entry);
+        }
+        Ok(index)
+    }
+
+    pub(crate) fn encode_keywords(table: &KeywordTable, writer: &mut Writer<'_>) {
+        writer.u32(table.names.len() as u32);
+        table.names.iter().for_each(|name| writer.text(name));
+        // Set 0 is always the empty set.
+        writer.u32(table.sets.len() as u32 - 1);
+        for set in &table.sets[1..] {
+            writer.u32(set.len() as u32);
+            set.iter().for_each(|id| writer.u16(*id));
+        }
+    }
+
+    pub(crate) fn decode_keywords(reader: &mut Reader<'_>) -> Result<KeywordTable, Malformed> {
+        let mut table = KeywordTable::default();
+        let names = reader.count(KEYWORDS_PER_MAILBOX_MAX, 4, "keyword names")?;
+        for _ in 0..names {
+            let name = reader.text(crate::limits::KEYWORD_OCTETS_MAX, "keyword")?;
+            if table.ids.contains_key(name.as_str()) {
+                return Err(Malformed("duplicate keyword"));
+            }
+            let id = table.names.len() as u16;
+            let name: Rc<str> = Rc::from(name);
+            table.names.push(name.clone());
+            table.ids.insert(name, id);
+        }
+        let sets = reader.count(u32::MAX as usize, 4, "keyword sets")?;
+        for _ in 0..sets {
+            let octets = reader.count(KEYWORDS_PER_MAILBOX_MAX, 2, "keyword set")?;
+            let ids: Vec<u16> = (0..octets)
+                .map(|_| reader.u16("keyword id"))
+                .collect::<Result<_, _>>()?;
+            let sorted = ids.windows(2).all(|pair| pair[0] < pair[1]);
+            if !sorted || ids.iter().any(|id| *id as usize >= table.names.len()) {
+                return Err(Malformed("keyword set"));
+            }
+            let set: Rc<[u16]> = Rc::from(ids);
+            if table.set_ids.contains_key(&set) {
+                return Err(Malformed("duplicate keyword set"));
+            }
+            table.set_ids.insert(set.clone(), table.sets.len() as u32);
+            table.sets.push(set);
+        }
+        Ok(table)
+    }
+
+    pub(crate) fn keyword_sets(table: &KeywordTable) -> usize {
+        table.sets.len()
     }
 }
 

@@ -2,7 +2,10 @@
 //! in-memory mailbox indexes rebuilt from it, and the API the protocols call.
 //! The on-disk format and the rules are in docs/STORAGE.md.
 
+pub mod check;
+pub mod checkpoint;
 pub mod codec;
+pub mod compaction;
 pub mod disk;
 pub mod error;
 pub mod files;

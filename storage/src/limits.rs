@@ -18,6 +18,30 @@ pub const KEYWORDS_PER_MAILBOX_MAX: usize = 1024;
 pub const UID_RANGES_PER_RECORD_MAX: usize = 64 * 1024;
 /// Largest record payload; anything longer in a record header is damage.
 pub const RECORD_PAYLOAD_OCTETS_MAX: usize = 2 * 1024 * 1024;
+/// Largest framed record (16-octet header plus payload).
+pub const RECORD_FRAME_OCTETS_MAX: usize = 16 + RECORD_PAYLOAD_OCTETS_MAX;
+/// Recovery reads a segment through a window of this size; a record larger than the window
+/// is checked piecewise and only then read whole (at most `RECORD_FRAME_OCTETS_MAX`).
+pub const SCAN_WINDOW_OCTETS_DEFAULT: usize = 1024 * 1024;
+/// Small windows are for tests (records straddle them constantly); a header must fit.
+pub const SCAN_WINDOW_OCTETS_MIN: usize = 64;
+/// A checkpoint is written after this much log since the last one (and on close).
+pub const CHECKPOINT_INTERVAL_OCTETS_DEFAULT: u64 = 256 * 1024 * 1024;
+/// Published checkpoints kept; older ones are removed once a newer one is durable.
+pub const CHECKPOINTS_KEPT: usize = 2;
+/// Largest checkpoint body open will read (about a billion index entries).
+pub const CHECKPOINT_OCTETS_MAX: usize = 64 * 1024 * 1024 * 1024;
+/// Entries (16 octets each) in one relocation record written by compaction.
+pub const RELOCATIONS_PER_RECORD_MAX: usize = 64 * 1024;
+/// Compaction rewrites a sealed segment when at most this share of it is live.
+pub const COMPACTION_LIVE_PERCENT_DEFAULT: u8 = 50;
+/// A background compaction pass starts after this much log since the last one.
+pub const COMPACTION_INTERVAL_OCTETS_DEFAULT: u64 = 1024 * 1024 * 1024;
+/// Compaction's default write rate, so it never starves the appends it runs beside.
+pub const COMPACTION_OCTETS_PER_SEC_DEFAULT: u64 = 64 * 1024 * 1024;
+/// Compaction writes its output in pieces of this size (and sleeps between them to keep to
+/// its rate).
+pub const COMPACTION_WRITE_OCTETS: usize = 1024 * 1024;
 /// Smallest possible framed record (header plus the smallest payload); used to bound how many
 /// records a damaged region of the log could have held.
 pub const RECORD_OCTETS_MIN: usize = 16 + 8;
@@ -43,6 +67,10 @@ const _: () = {
     assert!(SEGMENT_OCTETS_MIN >= 4 * CHUNK_OCTETS_MAX as u64);
     assert!(SEGMENT_OCTETS_DEFAULT >= SEGMENT_OCTETS_MIN);
     assert!(SEGMENT_OCTETS_DEFAULT <= SEGMENT_OCTETS_LIMIT);
+    assert!(SCAN_WINDOW_OCTETS_MIN >= 2 * 16);
+    assert!(SCAN_WINDOW_OCTETS_DEFAULT >= SCAN_WINDOW_OCTETS_MIN);
+    assert!(CHECKPOINTS_KEPT >= 2);
+    assert!(RELOCATIONS_PER_RECORD_MAX * 16 + 64 <= RECORD_PAYLOAD_OCTETS_MAX);
     assert!(KEYWORDS_PER_MAILBOX_MAX <= u16::MAX as usize);
     assert!(MESSAGE_OCTETS_MAX <= u32::MAX as u64);
 };

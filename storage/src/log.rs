@@ -10,7 +10,9 @@
 use crate::disk::{Disk, DiskError, SegmentFile};
 use crate::ids::Location;
 use crate::limits::{
-    BATCH_OCTETS_DEFAULT, SEGMENT_OCTETS_DEFAULT, SEGMENT_OCTETS_LIMIT, SEGMENT_OCTETS_MIN,
+    BATCH_OCTETS_DEFAULT, CHECKPOINT_INTERVAL_OCTETS_DEFAULT, COMPACTION_INTERVAL_OCTETS_DEFAULT,
+    COMPACTION_LIVE_PERCENT_DEFAULT, COMPACTION_OCTETS_PER_SEC_DEFAULT, SCAN_WINDOW_OCTETS_DEFAULT,
+    SCAN_WINDOW_OCTETS_MIN, SEGMENT_OCTETS_DEFAULT, SEGMENT_OCTETS_LIMIT, SEGMENT_OCTETS_MIN,
 };
 use crate::notify::Event;
 use crate::record::{self, FrameContext, Record};
@@ -37,6 +39,18 @@ pub struct LogConfig {
     pub fsync_mode: FsyncMode,
     /// Seeds the per-segment salts; `None` draws a random seed (tests fix it).
     pub salt_seed: Option<u64>,
+    /// Recovery reads segments through a window of this size (memory bound of a scan).
+    pub scan_window_octets: usize,
+    /// A checkpoint is written in the background after this much log since the last one;
+    /// 0 writes them only on request (`Store::checkpoint`, `Store::close`).
+    pub checkpoint_interval_octets: u64,
+    /// Compaction rewrites a sealed segment when at most this percentage of it is live.
+    pub compaction_live_percent_max: u8,
+    /// Compaction's write rate limit; 0 = unlimited (tests).
+    pub compaction_octets_per_sec: u64,
+    /// A compaction pass starts in the background after this much log since the last one;
+    /// 0 runs it only on request (`Store::compact`).
+    pub compaction_interval_octets: u64,
 }
 
 impl LogConfig {
@@ -47,6 +61,11 @@ impl LogConfig {
             batch_octets_max: BATCH_OCTETS_DEFAULT,
             fsync_mode: FsyncMode::Always,
             salt_seed: None,
+            scan_window_octets: SCAN_WINDOW_OCTETS_DEFAULT,
+            checkpoint_interval_octets: CHECKPOINT_INTERVAL_OCTETS_DEFAULT,
+            compaction_live_percent_max: COMPACTION_LIVE_PERCENT_DEFAULT,
+            compaction_octets_per_sec: COMPACTION_OCTETS_PER_SEC_DEFAULT,
+            compaction_interval_octets: COMPACTION_INTERVAL_OCTETS_DEFAULT,
         }
     }
 
@@ -56,6 +75,15 @@ impl LogConfig {
             return Err(format!(
                 "segment_octets_max {segment} outside {SEGMENT_OCTETS_MIN}..={SEGMENT_OCTETS_LIMIT}"
             ));
+        }
+        if self.scan_window_octets < SCAN_WINDOW_OCTETS_MIN {
+            return Err(format!(
+                "scan_window_octets {} below {SCAN_WINDOW_OCTETS_MIN}",
+                self.scan_window_octets
+            ));
+        }
+        if self.compaction_live_percent_max > 100 {
+            return Err("compaction_live_percent_max above 100".into());
         }
         if self.batch_octets_max == 0 {
             return Err("batch_octets_max must be positive".into());
@@ -87,6 +115,9 @@ pub enum LogError {
     /// The log stopped accepting writes after this storage failure (ENOSPC included).
     #[error("log refuses writes after a storage failure: {0}")]
     Failed(DiskError),
+    /// The store was closed for shutdown.
+    #[error("log closed for shutdown")]
+    Closed,
     /// A bug: a record larger than an empty segment.
     #[error("record of {octets} octets cannot fit in a segment")]
     RecordTooLarge { octets: usize },
@@ -115,6 +146,14 @@ pub(crate) struct WriterState {
     batch_durable: Ticket,
     flushing: bool,
     failure: Option<DiskError>,
+    closed: bool,
+    /// End of the last durable batch: everything before it is on disk.
+    durable_end: Location,
+    /// Octets appended since open (drives periodic checkpoints).
+    appended_octets: u64,
+    /// Writers waiting for room in the batch, in arrival order.
+    waiting: std::collections::VecDeque<(u64, Rc<Event>)>,
+    waiting_next: u64,
 }
 
 pub(crate) struct Inner<D: Disk> {
@@ -164,6 +203,11 @@ impl<D: Disk + 'static> Log<D> {
                 batch_durable: 0,
                 flushing: false,
                 failure: None,
+                closed: false,
+                durable_end: tail,
+                appended_octets: 0,
+                waiting: std::collections::VecDeque::new(),
+                waiting_next: 0,
             }),
             batches: Event::new(),
             salt_seed,
@@ -192,21 +236,67 @@ impl<D: Disk + 'static> Log<D> {
 
     /// Waits while the pending batch is full (backpressure). Call before allocating anything
     /// (UIDs, MODSEQs) that must appear in log order, then `append` without awaiting between.
+    ///
+    /// Waiters are admitted in arrival order (a queue, each with its own wake-up), so under
+    /// sustained backpressure no writer is overtaken again and again; a waiter that is dropped
+    /// leaves the queue.
     pub async fn ready(&self) -> Result<(), LogError> {
+        let (number, event) = {
+            let mut writer = self.inner.writer.borrow_mut();
+            if let Some(failure) = &writer.failure {
+                return Err(LogError::Failed(failure.clone()));
+            }
+            if writer.closed {
+                return Err(LogError::Closed);
+            }
+            if writer.waiting.is_empty()
+                && writer.pending_octets < self.inner.config.batch_octets_max
+            {
+                return Ok(());
+            }
+            let number = writer.waiting_next;
+            writer.waiting_next += 1;
+            let event = Event::new();
+            writer.waiting.push_back((number, event.clone()));
+            (number, event)
+        };
+        let _queued = Queued { log: self, number };
         loop {
-            let generation = self.inner.batches.generation();
+            let generation = event.generation();
             {
                 let writer = self.inner.writer.borrow();
                 if let Some(failure) = &writer.failure {
                     return Err(LogError::Failed(failure.clone()));
                 }
-                if writer.pending_octets < self.inner.config.batch_octets_max {
+                if writer.closed {
+                    return Err(LogError::Closed);
+                }
+                let first = writer.waiting.front().map(|(first, _)| *first);
+                if first == Some(number)
+                    && writer.pending_octets < self.inner.config.batch_octets_max
+                {
+                    // `_queued` leaves the queue and wakes the next waiter.
                     return Ok(());
                 }
             }
             self.start_flusher();
-            self.inner.batches.changed(generation).await;
+            event.changed(generation).await;
         }
+    }
+
+    /// Wakes the first waiter for room in the batch, or all of them (failure, close).
+    fn wake_waiting(&self, all: bool) {
+        let events: Vec<Rc<Event>> = {
+            let writer = self.inner.writer.borrow();
+            let take = if all { writer.waiting.len() } else { 1 };
+            writer
+                .waiting
+                .iter()
+                .take(take)
+                .map(|(_, event)| event.clone())
+                .collect()
+        };
+        events.iter().for_each(|event| event.notify());
     }
 
     /// Places `record` in the pending batch; returns where it will be and its batch.
@@ -215,6 +305,9 @@ impl<D: Disk + 'static> Log<D> {
         let mut writer = self.inner.writer.borrow_mut();
         if let Some(failure) = &writer.failure {
             return Err(LogError::Failed(failure.clone()));
+        }
+        if writer.closed {
+            return Err(LogError::Closed);
         }
         let mut rotated = false;
         loop {
@@ -233,6 +326,7 @@ impl<D: Disk + 'static> Log<D> {
             if location.offset + octets as u64 <= segment_octets_max {
                 writer.tail.offset += octets as u64;
                 writer.pending_octets += octets;
+                writer.appended_octets += octets as u64;
                 return Ok((location, writer.batch_filling));
             }
             span.bytes.truncate(start);
@@ -278,6 +372,38 @@ impl<D: Disk + 'static> Log<D> {
         self.inner.writer.borrow().batch_durable
     }
 
+    /// Everything before this position is durable.
+    pub fn durable_end(&self) -> Location {
+        self.inner.writer.borrow().durable_end
+    }
+
+    /// Whether `close` was called.
+    pub fn closed(&self) -> bool {
+        self.inner.writer.borrow().closed
+    }
+
+    /// Octets appended since open.
+    pub fn appended_octets(&self) -> u64 {
+        self.inner.writer.borrow().appended_octets
+    }
+
+    /// Refuses every later append (`LogError::Closed`); resolves once everything appended
+    /// before is durable (or has failed). Reads go on.
+    pub async fn close(&self) -> Result<(), LogError> {
+        let last = {
+            let mut writer = self.inner.writer.borrow_mut();
+            writer.closed = true;
+            if writer.pending.is_empty() {
+                writer.batch_filling - 1
+            } else {
+                writer.batch_filling
+            }
+        };
+        // Writers waiting for room learn that the log is closed.
+        self.wake_waiting(true);
+        self.wait(last).await.map(|_durable| ())
+    }
+
     fn start_flusher(&self) {
         let mut writer = self.inner.writer.borrow_mut();
         if writer.flushing || writer.pending.is_empty() || writer.failure.is_some() {
@@ -305,10 +431,23 @@ impl<D: Disk + 'static> Log<D> {
                 writer.batch_filling += 1;
                 (std::mem::take(&mut writer.pending), ticket)
             };
+            // The batch is empty again. Every waiter is woken, in queue order, so the run
+            // queue holds them in that order and they fill the next batch within one round;
+            // each still checks that it is first before it goes.
+            self.wake_waiting(true);
+            let end = spans.last().map(|span| Location {
+                sequence: span.sequence,
+                offset: span.offset + span.bytes.len() as u64,
+            });
             let result = self.write_batch(spans).await;
             let mut writer = self.inner.writer.borrow_mut();
             match result {
-                Ok(()) => writer.batch_durable = ticket,
+                Ok(()) => {
+                    writer.batch_durable = ticket;
+                    if let Some(end) = end {
+                        writer.durable_end = writer.durable_end.max(end);
+                    }
+                }
                 Err(failure) => {
                     // Fatal for writing: nothing in this batch or after it is acknowledged.
                     writer.failure = Some(failure);
@@ -316,6 +455,7 @@ impl<D: Disk + 'static> Log<D> {
                     writer.pending.clear();
                     drop(writer);
                     self.inner.batches.notify();
+                    self.wake_waiting(true);
                     return;
                 }
             }
@@ -374,6 +514,51 @@ impl<D: Disk + 'static> Log<D> {
         Ok(file)
     }
 
+    /// The open file and salt of segment `sequence`. A reader that resolves index locations
+    /// and then reads keeps this handle, so a compaction swapping the segment meanwhile cannot
+    /// make it read the new file at old offsets.
+    pub fn segment(&self, sequence: u64) -> Option<(Rc<D::File>, u32)> {
+        let file = self.inner.files.borrow().get(&sequence).cloned()?;
+        Some((file, self.salt_for(sequence)))
+    }
+
+    /// Replaces a sealed segment's file and salt (compaction, after the rename is durable).
+    pub(crate) fn replace_segment(&self, sequence: u64, file: D::File, salt: u32) {
+        self.inner
+            .files
+            .borrow_mut()
+            .insert(sequence, Rc::new(file));
+        self.inner.salts.borrow_mut().insert(sequence, salt);
+    }
+
+    /// Sequences of the segments in use, ascending.
+    pub fn sequences(&self) -> Vec<u64> {
+        self.inner.files.borrow().keys().copied().collect()
+    }
+
+    /// The segment appends go to; every segment before it is sealed.
+    pub fn tail_sequence(&self) -> u64 {
+        self.inner.writer.borrow().tail.sequence
+    }
+
+    /// Salts of the segments up to and including `sequence` (recorded in checkpoints).
+    pub(crate) fn salts_through(&self, sequence: u64) -> Vec<(u64, u32)> {
+        self.inner
+            .salts
+            .borrow()
+            .range(..=sequence)
+            .map(|(sequence, salt)| (*sequence, *salt))
+            .collect()
+    }
+
+    pub(crate) fn disk(&self) -> &D {
+        &self.inner.disk
+    }
+
+    pub(crate) fn config(&self) -> &LogConfig {
+        &self.inner.config
+    }
+
     /// Reads up to `octets` octets at `offset` of segment `sequence`.
     pub async fn read_at(
         &self,
@@ -389,6 +574,25 @@ impl<D: Disk + 'static> Log<D> {
             });
         };
         file.read_at(offset, octets).await
+    }
+}
+
+/// A place in the admission queue of `Log::ready`; leaving it (admitted or cancelled) wakes
+/// the next waiter.
+struct Queued<'a, D: Disk + 'static> {
+    log: &'a Log<D>,
+    number: u64,
+}
+
+impl<D: Disk + 'static> Drop for Queued<'_, D> {
+    fn drop(&mut self) {
+        self.log
+            .inner
+            .writer
+            .borrow_mut()
+            .waiting
+            .retain(|(number, _)| *number != self.number);
+        self.log.wake_waiting(false);
     }
 }
 

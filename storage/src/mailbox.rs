@@ -1,7 +1,7 @@
 //! Accounts and mailboxes in memory, and how each record changes them. Live writes and
 //! recovery both go through `State::apply`, so what a restart rebuilds is what was served.
 
-use crate::ids::{AccountKey, Location, MailboxKey, Modseq, Uid};
+use crate::ids::{AccountKey, Extent, Location, MailboxKey, Modseq, Uid};
 use crate::index::{KeywordTable, MessageEntry, MessageIndex, PackedExtent};
 use crate::notify::Event;
 use crate::record::{FlagChange, FlagOperation, MessageCommit, Record};
@@ -63,6 +63,10 @@ pub struct State {
     /// Names claimed by creates and renames in flight, released when they are applied.
     pub(crate) reserved_mailbox_names: std::collections::HashSet<(AccountKey, String)>,
     pub(crate) reserved_account_names: std::collections::HashSet<String>,
+    /// Replay only: per compacted segment, original → current data offset of each kept chunk
+    /// (from its relocation records). Emptied once open is done: new commits never refer to
+    /// a compacted segment (compaction skips segments with writes in flight).
+    pub(crate) relocations: BTreeMap<u64, HashMap<u64, u64>>,
 }
 
 impl State {
@@ -83,6 +87,15 @@ impl State {
         record: &Record<'_>,
     ) -> Result<Option<MailboxKey>, Anomaly> {
         match record {
+            Record::Relocation(relocations) => {
+                // A segment has one table, at its start; a newer rewrite replaces it.
+                let table = self.relocations.entry(location.sequence).or_default();
+                if location.offset == crate::segment::SEGMENT_HEADER_OCTETS as u64 {
+                    table.clear();
+                }
+                table.extend(relocations.iter().map(|r| (r.original, r.current)));
+                Ok(None)
+            }
             Record::ContentChunk { ingest, .. } => {
                 self.ingest_next = self.ingest_next.max(ingest + 1);
                 Ok(None)
@@ -273,8 +286,12 @@ impl State {
                 uid_next: mailbox.uid_next,
             });
         }
-        let packed: Option<Vec<PackedExtent>> =
-            commit.extents.iter().map(PackedExtent::pack).collect();
+        let relocations = &self.relocations;
+        let packed: Option<Vec<PackedExtent>> = commit
+            .extents
+            .iter()
+            .map(|extent| PackedExtent::pack(&relocate(relocations, extent)))
+            .collect();
         let commit_sequence = u32::try_from(location.sequence).ok();
         let commit_offset = u32::try_from(location.offset).ok();
         let size_octets = u32::try_from(commit.size_octets).ok();
@@ -357,6 +374,19 @@ impl State {
         for next in self.account_next.values_mut() {
             *next = next.saturating_add(skip);
         }
+    }
+}
+
+/// Where an extent's content lies now: through the relocation table of its segment if that
+/// segment was compacted. An extent not in the table belonged to a message that was already
+/// expunged when its chunk was dropped; a later expunge record removes it again.
+fn relocate(relocations: &BTreeMap<u64, HashMap<u64, u64>>, extent: &Extent) -> Extent {
+    let current = relocations
+        .get(&extent.sequence)
+        .and_then(|table| table.get(&extent.offset));
+    Extent {
+        offset: current.copied().unwrap_or(extent.offset),
+        ..*extent
     }
 }
 

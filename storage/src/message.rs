@@ -6,12 +6,17 @@
 //! covers them, since they are earlier in the same log.
 
 use crate::disk::Disk;
+use crate::disk::SegmentFile;
 use crate::error::StoreError;
 use crate::ids::{Extent, MailboxKey, SystemFlags, Uid};
-use crate::limits::{CHUNK_OCTETS_MAX, MESSAGE_OCTETS_MAX, PARSE_OCTETS_MAX};
+use crate::limits::{
+    CHUNK_OCTETS_MAX, MESSAGE_OCTETS_MAX, PARSE_OCTETS_MAX, RECORD_PAYLOAD_OCTETS_MAX,
+};
 use crate::log::Durable;
 use crate::record::{self, FrameContext, MessageCommit, RECORD_HEADER_OCTETS, Record};
 use crate::store::{Store, check_keywords};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Octets of a content-chunk payload before its data (partition u32, ingest u64).
@@ -27,8 +32,39 @@ pub struct MessageMeta {
     pub parse: Vec<u8>,
 }
 
+/// The segments a message writer has put content in, pinned against compaction until the
+/// writer commits or is dropped.
+struct Pins {
+    counts: Rc<RefCell<BTreeMap<u64, usize>>>,
+    held: Vec<u64>,
+}
+
+impl Pins {
+    fn pin(&mut self, sequence: u64) {
+        if !self.held.contains(&sequence) {
+            self.held.push(sequence);
+            *self.counts.borrow_mut().entry(sequence).or_insert(0) += 1;
+        }
+    }
+}
+
+impl Drop for Pins {
+    fn drop(&mut self) {
+        let mut counts = self.counts.borrow_mut();
+        for sequence in &self.held {
+            if let Some(count) = counts.get_mut(sequence) {
+                *count -= 1;
+                if *count == 0 {
+                    counts.remove(sequence);
+                }
+            }
+        }
+    }
+}
+
 pub struct MessageWriter<D: Disk + 'static> {
     store: Rc<Store<D>>,
+    pins: Pins,
     partition: u32,
     ingest: u64,
     buffer: Vec<u8>,
@@ -44,6 +80,10 @@ impl<D: Disk + 'static> Store<D> {
         let ingest = state.ingest_next;
         state.ingest_next += 1;
         MessageWriter {
+            pins: Pins {
+                counts: self.pins.clone(),
+                held: Vec::new(),
+            },
             store: self.clone(),
             partition,
             ingest,
@@ -86,6 +126,7 @@ impl<D: Disk + 'static> MessageWriter<D> {
             data: &self.buffer,
         };
         let (location, _) = log.append(&record)?;
+        self.pins.pin(location.sequence);
         self.extents.push(Extent {
             sequence: location.sequence,
             offset: location.offset + CHUNK_DATA_OFFSET,
@@ -117,8 +158,11 @@ impl<D: Disk + 'static> MessageWriter<D> {
             extents,
             size_octets,
             crc,
+            pins,
             ..
         } = self;
+        // Unpinned when the commit is durable and applied (or failed), at the end of this call.
+        let _pins = pins;
         let content_crc = crc.finalize();
         store
             .write(|state| {
@@ -185,7 +229,12 @@ impl<D: Disk + 'static> Store<D> {
         };
         let mut skip = offset;
         let mut filled = 0;
-        for extent in extents {
+        // Resolve every file handle now, with the extents (see `Log::segment`).
+        let extents: Vec<_> = extents
+            .into_iter()
+            .map(|extent| (self.log.segment(u64::from(extent.sequence)), extent))
+            .collect();
+        for (segment, extent) in extents {
             if filled == buffer.len() {
                 break;
             }
@@ -194,11 +243,16 @@ impl<D: Disk + 'static> Store<D> {
                 skip -= octets;
                 continue;
             }
+            let Some((file, _)) = segment else {
+                return Err(StoreError::Damaged(format!(
+                    "no segment {}",
+                    extent.sequence
+                )));
+            };
             let wanted = ((octets - skip) as usize).min(buffer.len() - filled);
             let position = u64::from(extent.offset) + skip;
-            let bytes = self
-                .log
-                .read_at(u64::from(extent.sequence), position, wanted)
+            let bytes = file
+                .read_at(position, wanted)
                 .await
                 .map_err(StoreError::Read)?;
             if bytes.len() != wanted {
@@ -234,9 +288,12 @@ impl<D: Disk + 'static> Store<D> {
                 "commit record at segment {sequence} offset {offset}: {what}"
             ))
         };
-        let header = self
+        let (file, salt) = self
             .log
-            .read_at(sequence, offset, RECORD_HEADER_OCTETS)
+            .segment(sequence)
+            .ok_or_else(|| damaged("no such segment"))?;
+        let header = file
+            .read_at(offset, RECORD_HEADER_OCTETS)
             .await
             .map_err(StoreError::Read)?;
         let length = header
@@ -244,16 +301,12 @@ impl<D: Disk + 'static> Store<D> {
             .and_then(|field| field.try_into().ok())
             .map(u32::from_le_bytes)
             .ok_or_else(|| damaged("short header"))?;
-        let framed = RECORD_HEADER_OCTETS + length as usize;
-        let bytes = self
-            .log
-            .read_at(sequence, offset, framed)
+        let framed = RECORD_HEADER_OCTETS + (length as usize).min(RECORD_PAYLOAD_OCTETS_MAX);
+        let bytes = file
+            .read_at(offset, framed)
             .await
             .map_err(StoreError::Read)?;
-        let context = FrameContext {
-            salt: self.log.salt_for(sequence),
-            offset,
-        };
+        let context = FrameContext { salt, offset };
         match record::decode(&bytes, context) {
             Ok((Record::MessageCommit(commit), _)) if commit.uid == uid => Ok(commit),
             Ok(_) => Err(damaged("not this message's commit")),

@@ -2,7 +2,9 @@
 
 use crate::codec::{Malformed, Reader, Writer};
 use crate::ids::{AccountKey, Extent, MailboxKey, SystemFlags, UidRange};
-use crate::record::{FlagChange, FlagOperation, MessageCommit, Record, RecordType, bounds};
+use crate::record::{
+    FlagChange, FlagOperation, MessageCommit, Record, RecordType, Relocation, bounds,
+};
 
 pub(crate) fn encode(record: &Record<'_>, writer: &mut Writer<'_>) {
     match record {
@@ -66,6 +68,13 @@ pub(crate) fn encode(record: &Record<'_>, writer: &mut Writer<'_>) {
             writer.text(name);
             writer.u64(*quota_octets_max);
             writer.u64(*quota_messages_max);
+        }
+        Record::Relocation(relocations) => {
+            writer.u32(relocations.len() as u32);
+            for relocation in relocations {
+                writer.u64(relocation.original);
+                writer.u64(relocation.current);
+            }
         }
     }
 }
@@ -165,6 +174,17 @@ pub(crate) fn decode<'a>(
             quota_octets_max: reader.u64("quota octets")?,
             quota_messages_max: reader.u64("quota messages")?,
         },
+        RecordType::Relocation => {
+            let count = reader.count(bounds::RELOCATIONS, 16, "relocation count")?;
+            let mut relocations = Vec::with_capacity(count);
+            for _ in 0..count {
+                relocations.push(Relocation {
+                    original: reader.u64("original offset")?,
+                    current: reader.u64("current offset")?,
+                });
+            }
+            Record::Relocation(relocations)
+        }
     };
     reader.finish("trailing bytes")?;
     Ok(record)

@@ -35,6 +35,7 @@ pub enum RecordType {
     MailboxDelete = 7,
     Subscription = 8,
     Account = 9,
+    Relocation = 10,
 }
 
 impl RecordType {
@@ -50,6 +51,7 @@ impl RecordType {
             MailboxDelete,
             Subscription,
             Account,
+            Relocation,
         ]
         .into_iter()
         .find(|kind| *kind as u8 == value)
@@ -130,7 +132,21 @@ pub enum Record<'a> {
         quota_octets_max: u64,
         quota_messages_max: u64,
     },
+    /// Written by compaction at the start of a rewritten segment: where the content of each
+    /// kept chunk now lies. Commit records keep the extents they were written with (original
+    /// coordinates); replay translates them through this table (docs/STORAGE.md, "Compaction").
+    Relocation(Vec<Relocation>),
 }
+
+/// One kept chunk's content: its original data offset in the segment, and its current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Relocation {
+    pub original: u64,
+    pub current: u64,
+}
+
+/// Records of segment-level data (relocations) carry this partition: they belong to none.
+pub const NO_PARTITION: u32 = u32::MAX;
 
 /// Where a frame is being read or written: the segment salt and the record's file offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +186,7 @@ impl Record<'_> {
             Record::MailboxDelete { .. } => RecordType::MailboxDelete,
             Record::Subscription { .. } => RecordType::Subscription,
             Record::Account { .. } => RecordType::Account,
+            Record::Relocation(_) => RecordType::Relocation,
         }
     }
 
@@ -186,6 +203,7 @@ impl Record<'_> {
             Record::Subscription { account, .. } | Record::Account { account, .. } => {
                 account.partition
             }
+            Record::Relocation(_) => NO_PARTITION,
         }
     }
 }
@@ -214,18 +232,38 @@ pub fn encode(record: &Record<'_>, context: FrameContext, out: &mut Vec<u8>) -> 
     out.len() - start
 }
 
-fn header_checksum(first_twelve: &[u8], context: FrameContext) -> u32 {
+pub(crate) fn header_checksum(first_twelve: &[u8], context: FrameContext) -> u32 {
     let mut hasher = crc32fast::Hasher::new_with_initial(context.salt);
     hasher.update(first_twelve);
     hasher.update(&context.offset.to_le_bytes());
     hasher.finalize()
 }
 
-/// Checks the frame at the start of `bytes`; returns its type, payload and framed octets.
-pub fn decode_frame(
-    bytes: &[u8],
-    context: FrameContext,
-) -> Result<(u8, &[u8], usize), DecodeError> {
+/// A record header that passed its checks: what follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    pub kind: u8,
+    pub payload_octets: u32,
+    pub payload_crc: u32,
+}
+
+impl FrameHeader {
+    /// Header plus payload.
+    pub fn framed_octets(&self) -> usize {
+        RECORD_HEADER_OCTETS + self.payload_octets as usize
+    }
+
+    /// Starts the payload checksum (it covers the type, then the payload).
+    pub fn payload_hasher(&self) -> crc32fast::Hasher {
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&[self.kind]);
+        hasher
+    }
+}
+
+/// Checks the 16-octet header at the start of `bytes`: magic, salted and offset-bound
+/// checksum, reserved octet, length limit.
+pub fn decode_header(bytes: &[u8], context: FrameContext) -> Result<FrameHeader, DecodeError> {
     let Some(header) = bytes.get(..RECORD_HEADER_OCTETS) else {
         return Err(DecodeError::Truncated);
     };
@@ -240,26 +278,41 @@ pub fn decode_frame(
     if length as usize > RECORD_PAYLOAD_OCTETS_MAX {
         return Err(DecodeError::LengthTooLarge(length));
     }
-    let framed_octets = RECORD_HEADER_OCTETS + length as usize;
+    Ok(FrameHeader {
+        kind: header[2],
+        payload_octets: length,
+        payload_crc: u32::from_le_bytes([header[8], header[9], header[10], header[11]]),
+    })
+}
+
+/// Checks the frame at the start of `bytes`; returns its type, payload and framed octets.
+pub fn decode_frame(
+    bytes: &[u8],
+    context: FrameContext,
+) -> Result<(u8, &[u8], usize), DecodeError> {
+    let header = decode_header(bytes, context)?;
+    let framed_octets = header.framed_octets();
     let Some(payload) = bytes.get(RECORD_HEADER_OCTETS..framed_octets) else {
         return Err(DecodeError::Truncated);
     };
-    let mut hasher = crc32fast::Hasher::new();
-    hasher.update(&[header[2]]);
+    let mut hasher = header.payload_hasher();
     hasher.update(payload);
-    let stored_payload_crc = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
-    if hasher.finalize() != stored_payload_crc {
+    if hasher.finalize() != header.payload_crc {
         return Err(DecodeError::PayloadChecksum);
     }
-    Ok((header[2], payload, framed_octets))
+    Ok((header.kind, payload, framed_octets))
+}
+
+/// Decodes the payload of a frame whose checksums already verified.
+pub fn decode_payload(kind: u8, payload: &[u8]) -> Result<Record<'_>, DecodeError> {
+    let kind = RecordType::from_u8(kind).ok_or(DecodeError::UnknownType(kind))?;
+    Ok(crate::payload::decode(kind, &mut Reader::new(payload))?)
 }
 
 /// Decodes one record from the start of `bytes`: the record and the octets it occupies.
 pub fn decode(bytes: &[u8], context: FrameContext) -> Result<(Record<'_>, usize), DecodeError> {
     let (kind, payload, framed_octets) = decode_frame(bytes, context)?;
-    let kind = RecordType::from_u8(kind).ok_or(DecodeError::UnknownType(kind))?;
-    let record = crate::payload::decode(kind, &mut Reader::new(payload))?;
-    Ok((record, framed_octets))
+    Ok((decode_payload(kind, payload)?, framed_octets))
 }
 
 pub(crate) mod bounds {
@@ -270,6 +323,7 @@ pub(crate) mod bounds {
     pub const EXTENTS: usize = EXTENTS_PER_MESSAGE_MAX;
     pub const PARSE: usize = PARSE_OCTETS_MAX;
     pub const UID_RANGES: usize = UID_RANGES_PER_RECORD_MAX;
+    pub const RELOCATIONS: usize = crate::limits::RELOCATIONS_PER_RECORD_MAX;
 }
 
 /// Decodes a payload without a frame: lets tests reach payload parsing with arbitrary bytes.

@@ -87,6 +87,16 @@ pub(crate) fn samples() -> Vec<Record<'static>> {
             quota_octets_max: 1 << 30,
             quota_messages_max: 0,
         },
+        Record::Relocation(vec![
+            record::Relocation {
+                original: 4096,
+                current: 92,
+            },
+            record::Relocation {
+                original: 9000,
+                current: 300,
+            },
+        ]),
     ]
 }
 
@@ -98,7 +108,11 @@ fn every_type_round_trips() {
         assert_eq!(octets, bytes.len());
         let (decoded, consumed) = record::decode(&bytes, CONTEXT).expect("decodes");
         assert_eq!(decoded, sample);
-        assert_eq!(decoded.partition(), 7);
+        let partition_expected = match decoded {
+            Record::Relocation(_) => record::NO_PARTITION,
+            _ => 7,
+        };
+        assert_eq!(decoded.partition(), partition_expected);
         assert_eq!(consumed, octets);
         // A record is only valid at its own offset and under its own segment's salt.
         let moved = FrameContext {

@@ -11,7 +11,7 @@ use crate::disk::{Disk, DiskError, SegmentFile};
 use crate::ids::{Extent, Location};
 use crate::log::{Log, LogConfig};
 use crate::record::{DecodeError, Record};
-use crate::scan::{self, ScanOutcome};
+use crate::scan::{self, ScanOutcome, ScanRange};
 use crate::segment::{HeaderError, SEGMENT_HEADER_OCTETS, SegmentHeader};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -57,6 +57,11 @@ pub struct RecoveryReport {
     pub anomalies: Vec<(Location, String)>,
     /// Messages whose content lies in damaged ranges (filled by the store).
     pub unreadable_messages: u64,
+    /// The checkpoint the open started from (its sequence and the log position it covers);
+    /// `None` means the whole log was replayed.
+    pub checkpoint: Option<(u64, Location)>,
+    /// Checkpoint files that failed a check and were skipped: file name and reason.
+    pub checkpoint_problems: Vec<(String, String)>,
 }
 
 impl RecoveryReport {
@@ -76,9 +81,24 @@ impl RecoveryReport {
 
     /// Octets in damaged ranges: bounds how many records could have been lost.
     pub fn damaged_octets(&self) -> u64 {
+        self.damaged_octets_from(None)
+    }
+
+    /// Octets in damaged ranges at or after `start`: only records there could be missing
+    /// from a state rebuilt from a checkpoint at `start`.
+    pub fn damaged_octets_from(&self, start: Option<Location>) -> u64 {
         self.damaged
             .iter()
-            .map(|damage| damage.range.end - damage.range.start)
+            .map(|damage| {
+                let from = match start {
+                    Some(start) if damage.sequence < start.sequence => damage.range.end,
+                    Some(start) if damage.sequence == start.sequence => {
+                        damage.range.start.max(start.offset).min(damage.range.end)
+                    }
+                    _ => damage.range.start,
+                };
+                damage.range.end - from
+            })
             .sum()
     }
 }
@@ -94,11 +114,23 @@ impl<D: Disk + 'static> Log<D> {
     pub async fn open(
         disk: D,
         config: LogConfig,
+        replay: impl FnMut(Location, &Record<'_>),
+    ) -> Result<(Self, RecoveryReport), OpenError> {
+        Self::open_from(disk, config, None, replay).await
+    }
+
+    /// Opens the log replaying only records at or after `start` (a checkpoint's position,
+    /// already checked to lie in a segment with a valid header); earlier segments only have
+    /// their headers read.
+    pub async fn open_from(
+        disk: D,
+        config: LogConfig,
+        start: Option<Location>,
         mut replay: impl FnMut(Location, &Record<'_>),
     ) -> Result<(Self, RecoveryReport), OpenError> {
         config.check().map_err(OpenError::Config)?;
         let mut report = RecoveryReport::default();
-        let scanned = scan_all(&disk, &config, &mut report, &mut replay).await?;
+        let scanned = scan_all(&disk, &config, start, &mut report, &mut replay).await?;
         let log = Log::new(disk, config, scanned.files, scanned.salts, scanned.tail);
         Ok((log, report))
     }
@@ -107,6 +139,7 @@ impl<D: Disk + 'static> Log<D> {
 async fn scan_all<D: Disk>(
     disk: &D,
     config: &LogConfig,
+    start: Option<Location>,
     report: &mut RecoveryReport,
     replay: &mut impl FnMut(Location, &Record<'_>),
 ) -> Result<Scanned<D::File>, OpenError> {
@@ -123,9 +156,10 @@ async fn scan_all<D: Disk>(
         let last = position + 1 == sequences.len();
         let file = disk.open(sequence).await?;
         let octets = file.octets().await?;
-        let bytes = file.read_at(0, octets as usize).await?;
+        let window_octets = config.scan_window_octets;
+        let header_bytes = file.read_at(0, SEGMENT_HEADER_OCTETS).await?;
         report.segments += 1;
-        let header = match SegmentHeader::decode(&bytes) {
+        let header = match SegmentHeader::decode(&header_bytes) {
             Ok(header) if header.shard != config.shard || header.sequence != sequence => {
                 return Err(OpenError::Misplaced {
                     sequence,
@@ -139,7 +173,16 @@ async fn scan_all<D: Disk>(
             }
             // Records are only written after a segment's creation is durable, so a last
             // segment with a bad header and nothing after it is an interrupted creation.
-            Err(_) if last && is_zero(bytes.get(SEGMENT_HEADER_OCTETS..).unwrap_or(&[])) => {
+            Err(_)
+                if last
+                    && scan::is_zero_from(
+                        &file,
+                        SEGMENT_HEADER_OCTETS as u64,
+                        octets,
+                        window_octets,
+                    )
+                    .await? =>
+            {
                 report.recreated = Some(sequence);
                 scanned.tail = Location {
                     sequence,
@@ -163,11 +206,32 @@ async fn scan_all<D: Disk>(
                 continue;
             }
         };
-        let outcome = scan::scan_segment(&bytes, header.salt, |offset, record| {
-            report.records += 1;
+        drop(header_bytes);
+        let from = match start {
+            // Covered by the checkpoint: only its header is read; it is readable up to its
+            // size as far as this open knows (`postern check` verifies it).
+            Some(start) if sequence < start.sequence => {
+                report.segment_ends.insert(sequence, octets);
+                scanned.files.insert(sequence, Rc::new(file));
+                scanned.salts.insert(sequence, header.salt);
+                continue;
+            }
+            Some(start) if sequence == start.sequence => start.offset,
+            _ => SEGMENT_HEADER_OCTETS as u64,
+        };
+        let range = ScanRange {
+            from,
+            file_octets: octets,
+            salt: header.salt,
+            window_octets,
+        };
+        let mut records = 0;
+        let outcome = scan::scan(&file, range, |offset, record| {
+            records += 1;
             replay(Location { sequence, offset }, &record);
-        });
-        drop(bytes);
+        })
+        .await?;
+        report.records += records;
         let file = Rc::new(file);
         settle_segment(sequence, last, &outcome, file.as_ref(), report).await?;
         report.segment_ends.insert(sequence, outcome.valid_end);
@@ -217,8 +281,4 @@ async fn settle_segment<F: SegmentFile>(
         reason: "torn tail".into(),
     });
     Ok(())
-}
-
-fn is_zero(bytes: &[u8]) -> bool {
-    bytes.iter().all(|byte| *byte == 0)
 }

@@ -97,16 +97,14 @@ impl SegmentHeader {
 
 /// `seg-<sequence:016x>.log`
 pub fn file_name(sequence: u64) -> String {
-    format!("seg-{sequence:016x}.log")
+    crate::disk::FileId::segment(sequence).file_name()
 }
 
 /// The sequence named by a segment file name, if it is one.
 pub fn parse_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("seg-")?.strip_suffix(".log")?;
-    if digits.len() != 16 || !digits.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return None;
-    }
-    u64::from_str_radix(digits, 16).ok()
+    crate::disk::FileId::parse(name)
+        .filter(|id| id.kind == crate::disk::FileKind::Segment)
+        .map(|id| id.sequence)
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@
 //! not synced. Faults: crash after N mutating operations, fdatasync failing at operation N,
 //! a capacity (ENOSPC), bit flips in durable data.
 
-use crate::disk::{Disk, DiskError, SegmentFile};
+use crate::disk::{Disk, DiskError, FileId, FileKind, SegmentFile};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// splitmix64: small, seeded, good enough to drive a simulation.
@@ -54,11 +54,29 @@ struct FileState {
     current: Vec<u8>,
 }
 
+/// A directory change not yet made durable by `sync_directory`.
+#[derive(Debug, Clone)]
+enum DirectoryChange {
+    Link(FileId, u64),
+    Unlink(FileId),
+    Rename {
+        from: FileId,
+        to: FileId,
+        inode: u64,
+    },
+}
+
 #[derive(Debug, Default)]
 struct SimState {
-    files: BTreeMap<u64, FileState>,
+    /// File contents by inode; a name points at an inode.
+    inodes: BTreeMap<u64, FileState>,
+    names: BTreeMap<FileId, u64>,
+    /// The directory as of the last `sync_directory`.
+    durable_names: BTreeMap<FileId, u64>,
+    directory_unsynced: Vec<DirectoryChange>,
+    inode_next: u64,
+    /// Content changes not yet durable, by inode, in the order they were made.
     unsynced: Vec<(u64, Change)>,
-    created_unsynced: BTreeSet<u64>,
     faults: Faults,
     operations: u64,
     syncs: u64,
@@ -67,9 +85,10 @@ struct SimState {
 /// How much of the unsynced changes a crash keeps.
 #[derive(Debug, Clone, Copy)]
 pub enum Cut {
-    /// Keep exactly this many octets of unsynced writes (in write order), then stop.
+    /// Keep exactly this many octets of unsynced writes (in write order), then stop, and
+    /// every unsynced directory change.
     Octets(u64),
-    /// Keep a seeded random prefix.
+    /// Keep a seeded random prefix of the writes and of the directory changes.
     Random(u64),
 }
 
@@ -125,13 +144,31 @@ impl SimDisk {
             Cut::Octets(octets) => octets.min(total),
             Cut::Random(_) => rng.below(total + 1),
         };
-        let mut files: BTreeMap<u64, FileState> = BTreeMap::new();
-        for (sequence, file) in &state.files {
-            let lost = state.created_unsynced.contains(sequence) && rng.below(2) == 0;
-            if !lost {
+        let directory_kept = match cut {
+            Cut::Octets(_) => state.directory_unsynced.len(),
+            Cut::Random(_) => rng.below(state.directory_unsynced.len() as u64 + 1) as usize,
+        };
+        let mut names = state.durable_names.clone();
+        for change in &state.directory_unsynced[..directory_kept] {
+            match change {
+                DirectoryChange::Link(id, inode) => {
+                    names.insert(*id, *inode);
+                }
+                DirectoryChange::Unlink(id) => {
+                    names.remove(id);
+                }
+                DirectoryChange::Rename { from, to, inode } => {
+                    names.remove(from);
+                    names.insert(*to, *inode);
+                }
+            }
+        }
+        let mut inodes: BTreeMap<u64, FileState> = BTreeMap::new();
+        for inode in names.values() {
+            if let Some(file) = state.inodes.get(inode) {
                 let durable = file.durable.clone();
-                files.insert(
-                    *sequence,
+                inodes.insert(
+                    *inode,
                     FileState {
                         current: durable.clone(),
                         durable,
@@ -139,8 +176,8 @@ impl SimDisk {
                 );
             }
         }
-        for (sequence, change) in &state.unsynced {
-            let Some(file) = files.get_mut(sequence) else {
+        for (inode, change) in &state.unsynced {
+            let Some(file) = inodes.get_mut(inode) else {
                 continue;
             };
             match change {
@@ -154,7 +191,10 @@ impl SimDisk {
             file.durable = file.current.clone();
         }
         let image = SimState {
-            files,
+            inode_next: state.inode_next,
+            inodes,
+            durable_names: names.clone(),
+            names,
             faults: Faults::default(),
             ..Default::default()
         };
@@ -163,13 +203,16 @@ impl SimDisk {
         }
     }
 
-    /// Flips one bit in both the durable and the visible content of a file.
+    /// Flips one bit in both the durable and the visible content of a segment.
     pub fn flip_bit(&self, sequence: u64, offset: u64, bit: u8) {
+        self.flip_bit_in(FileId::segment(sequence), offset, bit);
+    }
+
+    /// Flips one bit in both the durable and the visible content of a file.
+    pub fn flip_bit_in(&self, id: FileId, offset: u64, bit: u8) {
         let mut state = self.state.borrow_mut();
-        let file = state
-            .files
-            .get_mut(&sequence)
-            .expect("flip in an existing file");
+        let inode = *state.names.get(&id).expect("flip in an existing file");
+        let file = state.inodes.get_mut(&inode).expect("linked inode exists");
         for content in [&mut file.durable, &mut file.current] {
             if let Some(byte) = content.get_mut(offset as usize) {
                 *byte ^= 1 << (bit % 8);
@@ -177,13 +220,21 @@ impl SimDisk {
         }
     }
 
-    /// The visible content of a file, for assertions.
+    /// The visible content of a segment, for assertions.
     pub fn content(&self, sequence: u64) -> Option<Vec<u8>> {
-        self.state
-            .borrow()
-            .files
-            .get(&sequence)
-            .map(|file| file.current.clone())
+        self.content_of(FileId::segment(sequence))
+    }
+
+    /// The visible content of a file, for assertions.
+    pub fn content_of(&self, id: FileId) -> Option<Vec<u8>> {
+        let state = self.state.borrow();
+        let inode = state.names.get(&id)?;
+        state.inodes.get(inode).map(|file| file.current.clone())
+    }
+
+    /// Every file present, for assertions.
+    pub fn files(&self) -> Vec<FileId> {
+        self.state.borrow().names.keys().copied().collect()
     }
 }
 
@@ -218,7 +269,7 @@ impl SimState {
 
     fn check_capacity(
         &self,
-        sequence: u64,
+        inode: u64,
         new_octets: u64,
         operation: &'static str,
     ) -> Result<(), DiskError> {
@@ -226,63 +277,107 @@ impl SimState {
             return Ok(());
         };
         let others: u64 = self
-            .files
-            .iter()
-            .filter(|(other, _)| **other != sequence)
-            .map(|(_, file)| file.current.len() as u64)
+            .names
+            .values()
+            .filter(|other| **other != inode)
+            .filter_map(|other| self.inodes.get(other))
+            .map(|file| file.current.len() as u64)
             .sum();
         if others + new_octets > capacity {
             return Err(DiskError::NoSpace { operation });
         }
         Ok(())
     }
+
+    fn missing(id: FileId, operation: &'static str) -> DiskError {
+        DiskError::Io {
+            operation,
+            detail: format!("no such file {}", id.file_name()),
+        }
+    }
 }
 
 impl Disk for SimDisk {
     type File = SimFile;
 
-    async fn list_sequences(&self) -> Result<Vec<u64>, DiskError> {
-        Ok(self.state.borrow().files.keys().copied().collect())
+    async fn list(&self, kind: FileKind) -> Result<Vec<u64>, DiskError> {
+        Ok(self
+            .state
+            .borrow()
+            .names
+            .keys()
+            .filter(|id| id.kind == kind)
+            .map(|id| id.sequence)
+            .collect())
     }
 
-    async fn create(&self, sequence: u64) -> Result<SimFile, DiskError> {
+    async fn create_file(&self, id: FileId) -> Result<SimFile, DiskError> {
         // Like a real device, the operation takes time: other tasks run meanwhile.
         futures_lite::future::yield_now().await;
         let mut state = self.state.borrow_mut();
-        state.begin("create segment")?;
-        state.files.insert(sequence, FileState::default());
-        state.unsynced.retain(|(changed, _)| *changed != sequence);
-        state.created_unsynced.insert(sequence);
+        state.begin("create file")?;
+        let inode = state.inode_next;
+        state.inode_next += 1;
+        state.inodes.insert(inode, FileState::default());
+        state.names.insert(id, inode);
+        state
+            .directory_unsynced
+            .push(DirectoryChange::Link(id, inode));
         Ok(SimFile {
             state: self.state.clone(),
-            sequence,
+            inode,
         })
     }
 
-    async fn open(&self, sequence: u64) -> Result<SimFile, DiskError> {
-        if !self.state.borrow().files.contains_key(&sequence) {
-            return Err(DiskError::Io {
-                operation: "open segment",
-                detail: "no such file".into(),
-            });
-        }
+    async fn open_file(&self, id: FileId) -> Result<SimFile, DiskError> {
+        let Some(inode) = self.state.borrow().names.get(&id).copied() else {
+            return Err(SimState::missing(id, "open file"));
+        };
         Ok(SimFile {
             state: self.state.clone(),
-            sequence,
+            inode,
         })
+    }
+
+    async fn rename(&self, from: FileId, to: FileId) -> Result<(), DiskError> {
+        futures_lite::future::yield_now().await;
+        let mut state = self.state.borrow_mut();
+        state.begin("rename")?;
+        let inode = state
+            .names
+            .remove(&from)
+            .ok_or_else(|| SimState::missing(from, "rename"))?;
+        state.names.insert(to, inode);
+        state
+            .directory_unsynced
+            .push(DirectoryChange::Rename { from, to, inode });
+        Ok(())
+    }
+
+    async fn remove(&self, id: FileId) -> Result<(), DiskError> {
+        futures_lite::future::yield_now().await;
+        let mut state = self.state.borrow_mut();
+        state.begin("remove")?;
+        state
+            .names
+            .remove(&id)
+            .ok_or_else(|| SimState::missing(id, "remove"))?;
+        state.directory_unsynced.push(DirectoryChange::Unlink(id));
+        Ok(())
     }
 
     async fn sync_directory(&self) -> Result<(), DiskError> {
         let mut state = self.state.borrow_mut();
         state.begin("sync directory")?;
-        state.created_unsynced.clear();
+        state.durable_names = state.names.clone();
+        state.directory_unsynced.clear();
         Ok(())
     }
 }
 
 pub struct SimFile {
     state: Rc<RefCell<SimState>>,
-    sequence: u64,
+    inode: u64,
 }
 
 impl SimFile {
@@ -293,7 +388,7 @@ impl SimFile {
     ) -> Result<T, DiskError> {
         let mut state = self.state.borrow_mut();
         let index = state.begin(operation)?;
-        if !state.files.contains_key(&self.sequence) {
+        if !state.inodes.contains_key(&self.inode) {
             return Err(DiskError::Io {
                 operation,
                 detail: "file vanished".into(),
@@ -309,16 +404,16 @@ impl SegmentFile for SimFile {
     async fn write_at(&self, offset: u64, bytes: Vec<u8>) -> Result<(), DiskError> {
         // Like a real device, the operation takes time: other tasks run meanwhile.
         futures_lite::future::yield_now().await;
-        let sequence = self.sequence;
+        let inode = self.inode;
         self.with_file("write", |state, _| {
-            let current = state.files[&sequence].current.len() as u64;
+            let current = state.inodes[&inode].current.len() as u64;
             let end = offset + bytes.len() as u64;
-            state.check_capacity(sequence, current.max(end), "write")?;
-            let file = state.files.get_mut(&sequence).expect("checked above");
+            state.check_capacity(inode, current.max(end), "write")?;
+            let file = state.inodes.get_mut(&inode).expect("checked above");
             apply_write(&mut file.current, offset, &bytes);
             state
                 .unsynced
-                .push((sequence, Change::Write { offset, bytes }));
+                .push((inode, Change::Write { offset, bytes }));
             Ok(())
         })
     }
@@ -331,7 +426,7 @@ impl SegmentFile for SimFile {
                 detail: "simulated crash".into(),
             });
         }
-        let Some(file) = state.files.get(&self.sequence) else {
+        let Some(file) = state.inodes.get(&self.inode) else {
             return Err(DiskError::Io {
                 operation: "read",
                 detail: "file vanished".into(),
@@ -345,7 +440,7 @@ impl SegmentFile for SimFile {
     async fn sync_data(&self) -> Result<(), DiskError> {
         // Like a real device, the operation takes time: other tasks run meanwhile.
         futures_lite::future::yield_now().await;
-        let sequence = self.sequence;
+        let inode = self.inode;
         self.with_file("fdatasync", |state, index| {
             if state.faults.fail_sync_at_operation == Some(index) {
                 // Like Linux after a failed writeback: what was dirty may or may not survive.
@@ -356,12 +451,9 @@ impl SegmentFile for SimFile {
             }
             let (synced, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut state.unsynced)
                 .into_iter()
-                .partition(|(changed, _)| *changed == sequence);
+                .partition(|(changed, _)| *changed == inode);
             state.unsynced = rest;
-            let file = state
-                .files
-                .get_mut(&sequence)
-                .expect("checked by with_file");
+            let file = state.inodes.get_mut(&inode).expect("checked by with_file");
             for (_, change) in synced {
                 match change {
                     Change::Resize { octets } => file.durable.resize(octets as usize, 0),
@@ -376,16 +468,13 @@ impl SegmentFile for SimFile {
     }
 
     async fn preallocate(&self, octets: u64) -> Result<(), DiskError> {
-        let sequence = self.sequence;
+        let inode = self.inode;
         self.with_file("preallocate", |state, _| {
-            state.check_capacity(sequence, octets, "preallocate")?;
-            let file = state
-                .files
-                .get_mut(&sequence)
-                .expect("checked by with_file");
+            state.check_capacity(inode, octets, "preallocate")?;
+            let file = state.inodes.get_mut(&inode).expect("checked by with_file");
             if (file.current.len() as u64) < octets {
                 file.current.resize(octets as usize, 0);
-                state.unsynced.push((sequence, Change::Resize { octets }));
+                state.unsynced.push((inode, Change::Resize { octets }));
             }
             Ok(())
         })
@@ -394,8 +483,8 @@ impl SegmentFile for SimFile {
     async fn octets(&self) -> Result<u64, DiskError> {
         let state = self.state.borrow();
         Ok(state
-            .files
-            .get(&self.sequence)
+            .inodes
+            .get(&self.inode)
             .map_or(0, |file| file.current.len() as u64))
     }
 }

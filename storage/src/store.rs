@@ -6,32 +6,56 @@
 //! order, then wait for the batch to be durable. The in-memory state changes only when a
 //! record is durable, in log order, through `State::apply` — the same code recovery replays.
 
-use crate::disk::Disk;
+use crate::checkpoint::{self, CheckpointHeader};
+use crate::disk::{Disk, DiskError, FileId, FileKind};
 use crate::error::StoreError;
 use crate::ids::{AccountKey, Location, MailboxKey, Modseq, SystemFlags, Uid, UidRange};
 use crate::limits::{
-    KEYWORD_OCTETS_MAX, KEYWORDS_PER_MESSAGE_MAX, NAME_OCTETS_MAX, RECORD_OCTETS_MIN,
-    UID_RANGES_PER_RECORD_MAX,
+    CHECKPOINTS_KEPT, KEYWORD_OCTETS_MAX, KEYWORDS_PER_MESSAGE_MAX, NAME_OCTETS_MAX,
+    RECORD_OCTETS_MIN, UID_RANGES_PER_RECORD_MAX,
 };
 use crate::log::{Durable, Log, LogConfig, Ticket};
 use crate::mailbox::{Mailbox, State};
 use crate::notify::Event;
 use crate::record::{FlagChange, FlagOperation, Record};
 use crate::recovery::{OpenError, RecoveryReport};
-use std::cell::{Ref, RefCell};
-use std::collections::{BTreeSet, VecDeque};
-use std::rc::Rc;
+use std::cell::{Cell, Ref, RefCell};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::{Rc, Weak};
 
-struct Effect {
+pub(crate) struct Effect {
     ticket: Ticket,
-    location: Location,
+    pub(crate) location: Location,
     record: Record<'static>,
+}
+
+/// Checkpoint bookkeeping of a store.
+struct Checkpoints {
+    sequence_next: u64,
+    /// A checkpoint is being written (one at a time).
+    busy: bool,
+    /// `Log::appended_octets` when the last periodic checkpoint was started.
+    started_at_octets: u64,
+    /// `Log::appended_octets` when the last background compaction was started.
+    compaction_started_at_octets: u64,
+    /// The last background checkpoint's failure, if it failed.
+    failure: Option<DiskError>,
 }
 
 pub struct Store<D: Disk> {
     pub(crate) log: Log<D>,
     pub(crate) state: RefCell<State>,
-    effects: RefCell<VecDeque<Effect>>,
+    pub(crate) effects: RefCell<VecDeque<Effect>>,
+    checkpoints: RefCell<Checkpoints>,
+    /// Notified when a checkpoint finishes.
+    checkpoint_done: Rc<Event>,
+    /// Segments holding content of messages still being written (compaction skips them).
+    pub(crate) pins: Rc<RefCell<BTreeMap<u64, usize>>>,
+    /// A compaction is running (one at a time).
+    pub(crate) compacting: Cell<bool>,
+    /// Notified when a compaction pass ends.
+    pub(crate) compaction_done: Rc<Event>,
+    me: Weak<Self>,
 }
 
 /// What IMAP SELECT/STATUS and LIST need about a mailbox.
@@ -47,27 +71,207 @@ pub struct MailboxStatus {
 }
 
 impl<D: Disk + 'static> Store<D> {
-    /// Opens the shard's log and rebuilds every index by replay.
+    /// Opens the shard's log: loads the newest valid checkpoint and replays the log after it
+    /// (or the whole log without one).
     pub async fn open(disk: D, config: LogConfig) -> Result<(Rc<Self>, RecoveryReport), OpenError> {
-        let mut state = State::default();
+        config.check().map_err(OpenError::Config)?;
+        // An interrupted compaction leaves its unfinished rewrite; the segment is intact.
+        for sequence in disk.list(FileKind::SegmentCompacting).await? {
+            disk.remove(FileId {
+                kind: FileKind::SegmentCompacting,
+                sequence,
+            })
+            .await?;
+        }
+        let published = disk.list(FileKind::Checkpoint).await?;
+        let temporaries = disk.list(FileKind::CheckpointTemporary).await?;
+        let mut problems = Vec::new();
+        let mut loaded = None;
+        for sequence in published.iter().rev() {
+            match checkpoint::load(&disk, config.shard, *sequence).await {
+                Ok(checkpoint) => {
+                    loaded = Some(checkpoint);
+                    break;
+                }
+                Err(error) => {
+                    problems.push((FileId::checkpoint(*sequence).file_name(), error.to_string()))
+                }
+            }
+        }
+        let sequence_next = published
+            .iter()
+            .chain(&temporaries)
+            .max()
+            .map_or(1, |last| last + 1);
+        let (mut state, start) = match &mut loaded {
+            Some(checkpoint) => (
+                std::mem::take(&mut checkpoint.state),
+                Some(checkpoint.header.position),
+            ),
+            None => (State::default(), None),
+        };
         let mut anomalies = Vec::new();
-        let (log, mut report) = Log::open(disk, config, |location, record| {
+        let (log, mut report) = Log::open_from(disk, config, start, |location, record| {
             if let Err(anomaly) = state.apply(location, record) {
                 anomalies.push((location, anomaly.to_string()));
             }
         })
         .await?;
         report.anomalies = anomalies;
+        // Relocation tables only serve replay (see `State::relocations`).
+        state.relocations = BTreeMap::new();
+        report.checkpoint = loaded
+            .as_ref()
+            .map(|checkpoint| (checkpoint.header.sequence, checkpoint.header.position));
+        report.checkpoint_problems = problems;
         if !report.damaged.is_empty() {
             report.unreadable_messages = mark_unreadable(&mut state, &report);
-            state.skip_lost(report.damaged_octets() / RECORD_OCTETS_MIN as u64 + 1);
+            let lost = report.damaged_octets_from(start);
+            if lost > 0 {
+                state.skip_lost(lost / RECORD_OCTETS_MIN as u64 + 1);
+            }
         }
-        let store = Self {
+        let store = Rc::new_cyclic(|me| Self {
             log,
             state: RefCell::new(state),
             effects: RefCell::default(),
+            checkpoints: RefCell::new(Checkpoints {
+                sequence_next,
+                busy: false,
+                started_at_octets: 0,
+                compaction_started_at_octets: 0,
+                failure: None,
+            }),
+            checkpoint_done: Event::new(),
+            pins: Rc::default(),
+            compacting: Cell::new(false),
+            compaction_done: Event::new(),
+            me: me.clone(),
+        });
+        Ok((store, report))
+    }
+
+    /// Writes a checkpoint of the durable state now; returns the log position it covers.
+    /// Waits for a checkpoint already being written, then writes a new one.
+    pub async fn checkpoint(&self) -> Result<Location, StoreError> {
+        loop {
+            let generation = self.checkpoint_done.generation();
+            {
+                let mut checkpoints = self.checkpoints.borrow_mut();
+                if !checkpoints.busy {
+                    checkpoints.busy = true;
+                    break;
+                }
+            }
+            self.checkpoint_done.changed(generation).await;
+        }
+        let result = self.write_checkpoint().await;
+        {
+            let mut checkpoints = self.checkpoints.borrow_mut();
+            checkpoints.busy = false;
+            checkpoints.failure = result.as_ref().err().cloned();
+        }
+        self.checkpoint_done.notify();
+        result.map_err(StoreError::Checkpoint)
+    }
+
+    async fn write_checkpoint(&self) -> Result<Location, DiskError> {
+        // Synchronous from here to the encoded body: the state and the position match.
+        self.apply_durable();
+        let durable_end = self.log.durable_end();
+        let position = self
+            .effects
+            .borrow()
+            .front()
+            .map_or(durable_end, |effect| effect.location.min(durable_end));
+        let mut body = Vec::new();
+        let salts = self.log.salts_through(position.sequence);
+        checkpoint::encode_body(&self.state.borrow(), &salts, &mut body);
+        let sequence = {
+            let mut checkpoints = self.checkpoints.borrow_mut();
+            checkpoints.sequence_next += 1;
+            checkpoints.sequence_next - 1
         };
-        Ok((Rc::new(store), report))
+        let header = CheckpointHeader {
+            shard: self.log.inner.config.shard,
+            sequence,
+            position,
+            body_octets: body.len() as u64,
+            body_crc: crc32fast::hash(&body),
+            created_secs: crate::log::now_secs(),
+        };
+        let disk = &self.log.inner.disk;
+        checkpoint::write(disk, header, body).await?;
+        checkpoint::prune(disk, CHECKPOINTS_KEPT, sequence).await?;
+        Ok(position)
+    }
+
+    /// Starts a background compaction pass when `compaction_interval_octets` of log have
+    /// been appended since the last one started.
+    fn maybe_compact(&self) {
+        let interval = self.log.inner.config.compaction_interval_octets;
+        let appended = self.log.appended_octets();
+        {
+            let mut checkpoints = self.checkpoints.borrow_mut();
+            if interval == 0
+                || self.compacting.get()
+                || appended - checkpoints.compaction_started_at_octets < interval
+            {
+                return;
+            }
+            checkpoints.compaction_started_at_octets = appended;
+        }
+        let Some(store) = self.me.upgrade() else {
+            return;
+        };
+        // A failure is kept like a checkpoint's (`checkpoint_failure`): it never affects the log.
+        glommio::spawn_local(async move {
+            if let Err(StoreError::Compaction(error) | StoreError::Checkpoint(error)) =
+                store.compact().await
+            {
+                store.checkpoints.borrow_mut().failure = Some(error);
+            }
+        })
+        .detach();
+    }
+
+    /// Starts a background checkpoint when `checkpoint_interval_octets` of log have been
+    /// appended since the last one started.
+    fn maybe_checkpoint(&self) {
+        let interval = self.log.inner.config.checkpoint_interval_octets;
+        let appended = self.log.appended_octets();
+        {
+            let mut checkpoints = self.checkpoints.borrow_mut();
+            if interval == 0
+                || checkpoints.busy
+                || appended - checkpoints.started_at_octets < interval
+            {
+                return;
+            }
+            checkpoints.started_at_octets = appended;
+        }
+        let Some(store) = self.me.upgrade() else {
+            return;
+        };
+        // The failure is kept in `checkpoint_failure`; the log is unaffected by it.
+        glommio::spawn_local(async move { store.checkpoint().await.map(|_| ()) }).detach();
+    }
+
+    /// Why the last background checkpoint or compaction failed, if one did (logs, metrics).
+    pub fn checkpoint_failure(&self) -> Option<DiskError> {
+        self.checkpoints.borrow().failure.clone()
+    }
+
+    /// Clean shutdown: refuses new writes (`LogError::Closed`), waits for the writes in
+    /// flight to be durable and for a compaction pass in progress, and writes a checkpoint so
+    /// the next open replays nothing.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        let flushed = self.log.close().await;
+        // A compaction pass in progress finishes first; none starts after (the claim is
+        // never released), so nothing moves after the closing checkpoint.
+        self.claim_compaction(false).await;
+        self.checkpoint().await?;
+        flushed.map_err(StoreError::Write)
     }
 
     pub fn log(&self) -> &Log<D> {
@@ -94,11 +298,13 @@ impl<D: Disk + 'static> Store<D> {
         });
         let durable = self.log.wait(ticket).await;
         self.apply_durable();
+        self.maybe_checkpoint();
+        self.maybe_compact();
         Ok((value, durable?))
     }
 
     /// Applies every durable record in log order and wakes each changed mailbox once.
-    fn apply_durable(&self) {
+    pub(crate) fn apply_durable(&self) {
         let durable = self.log.durable_ticket();
         let mut changed: BTreeSet<MailboxKey> = BTreeSet::new();
         let mut state = self.state.borrow_mut();

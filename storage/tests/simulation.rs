@@ -3,10 +3,11 @@
 //! recovery must serve every acknowledged message intact, show nothing half-written, and keep
 //! UIDs and MODSEQs from going back.
 
+use postern_storage::compaction::CompactionReport;
 use postern_storage::sim::{Cut, Faults, Rng, SimDisk};
 use postern_storage::{
-    FlagOperation, LogConfig, MailboxKey, MessageMeta, Store, StoreError, SystemFlags, Uid,
-    UidRange,
+    FlagOperation, LogConfig, LogError, MailboxKey, MessageMeta, RecoveryReport, Store, StoreError,
+    SystemFlags, Uid, UidRange,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ fn config() -> LogConfig {
     config.segment_octets_max = 512 * 1024;
     config.batch_octets_max = 96 * 1024;
     config.salt_seed = Some(7);
+    // Smaller than a content chunk: recovery reads records across windows and piecewise.
+    config.scan_window_octets = 48 * 1024;
     config
 }
 
@@ -27,8 +30,22 @@ fn run<T>(future: impl std::future::Future<Output = T>) -> T {
         .run(future)
 }
 
-/// Deterministic content of message `id`.
-fn content(id: u64) -> Vec<u8> {
+/// Deterministic content of message `id`, generated once per thread (verification reads
+/// every message after every simulated crash).
+fn content(id: u64) -> Rc<Vec<u8>> {
+    thread_local! {
+        static CONTENTS: RefCell<BTreeMap<u64, Rc<Vec<u8>>>> = RefCell::default();
+    }
+    CONTENTS.with(|contents| {
+        contents
+            .borrow_mut()
+            .entry(id)
+            .or_insert_with(|| Rc::new(generate_content(id)))
+            .clone()
+    })
+}
+
+fn generate_content(id: u64) -> Vec<u8> {
     let mut rng = Rng::new(id);
     let octets = match id % 5 {
         0 => 300 * 1024,
@@ -455,6 +472,518 @@ fn a_newer_format_is_refused_with_a_clear_message() {
         assert!(
             error.contains("segment 1") && error.contains("not supported by this build"),
             "{error}"
+        );
+    });
+}
+
+/// The durable state as a checkpoint would encode it, less `ingest_next` (a live store has
+/// allocated ingest numbers that a replay cannot see; they only need to be unique).
+fn state_image(store: &Store<SimDisk>) -> Vec<u8> {
+    let mut image = Vec::new();
+    postern_storage::checkpoint::encode_state(&store.state(), &mut image);
+    image.split_off(8)
+}
+
+/// Opens `disk` once as it is and once with every checkpoint removed (a full replay).
+async fn open_both_ways(
+    disk: &SimDisk,
+    config: LogConfig,
+) -> (Rc<Store<SimDisk>>, RecoveryReport, Vec<u8>) {
+    use postern_storage::Disk;
+    use postern_storage::disk::{FileId, FileKind};
+    let replay = disk.crash_image(Cut::Octets(0));
+    for sequence in replay.list(FileKind::Checkpoint).await.expect("list") {
+        replay
+            .remove(FileId::checkpoint(sequence))
+            .await
+            .expect("remove");
+    }
+    let (full, full_report) = Store::open(replay, config.clone())
+        .await
+        .expect("full replay");
+    assert!(full_report.checkpoint.is_none());
+    let (store, report) = Store::open(disk.crash_image(Cut::Octets(0)), config)
+        .await
+        .expect("open from checkpoint");
+    (store, report, state_image(&full))
+}
+
+/// Appends, flags and expunges with checkpoints on request, in the background (a small
+/// interval) and at close, recording what was acknowledged.
+async fn checkpoint_workload(store: Rc<Store<SimDisk>>, model: Rc<RefCell<Model>>) {
+    if setup(&store, &model).await.is_err() {
+        return;
+    }
+    let mailbox = model.borrow().mailbox.expect("set up");
+    let _ = store.create_mailbox(mailbox.account, "Archive").await;
+    let tasks: Vec<_> = (1..=2)
+        .map(|task| glommio::spawn_local(worker(store.clone(), model.clone(), task)))
+        .collect();
+    let requested = store.checkpoint().await;
+    for task in tasks {
+        let _ = task.await;
+    }
+    if requested.is_err() {
+        return;
+    }
+    let _ = store.subscribe(mailbox.account, "Archive", true).await;
+    if let Ok(uid) = append(&store, mailbox, 777, &mut Rng::new(5)).await {
+        model.borrow_mut().acked.insert(uid, 777);
+        model.borrow_mut().uid_max = uid;
+    }
+    let _ = store.close().await;
+}
+
+fn checkpoint_config() -> LogConfig {
+    let mut config = config();
+    config.checkpoint_interval_octets = 256 * 1024;
+    config
+}
+
+fn run_checkpoint_workload(faults: Faults) -> (SimDisk, Model) {
+    run(async move {
+        let disk = SimDisk::new(Faults::default());
+        let (store, _) = Store::open(disk.clone(), checkpoint_config())
+            .await
+            .expect("open empty");
+        disk.set_faults(faults);
+        let model = Rc::new(RefCell::new(Model::default()));
+        checkpoint_workload(store, model.clone()).await;
+        let model = model.take();
+        (disk, model)
+    })
+}
+
+#[test]
+fn open_from_a_checkpoint_replays_only_the_tail_and_matches_a_full_replay() {
+    let (disk, model) = run_checkpoint_workload(Faults::default());
+    run(async move {
+        let (store, report, full) = open_both_ways(&disk, checkpoint_config()).await;
+        let (sequence, _) = report.checkpoint.expect("opened from a checkpoint");
+        // The checkpoint written at close covers everything: nothing to replay.
+        assert_eq!(report.records, 0, "{report:?}");
+        assert!(sequence >= 3, "request, background and close checkpoints");
+        assert_eq!(state_image(&store), full);
+        let status = store
+            .status(model.mailbox.expect("mailbox"))
+            .expect("status");
+        assert!(status.uid_next > model.uid_max);
+        assert!(
+            store
+                .mailboxes(status.key.account)
+                .iter()
+                .any(|mailbox| mailbox.name == "Archive" && mailbox.subscribed)
+        );
+        // Older checkpoints were pruned.
+        let kept = disk
+            .files()
+            .iter()
+            .filter(|id| id.kind != postern_storage::disk::FileKind::Segment)
+            .count();
+        assert_eq!(kept, 2, "{:?}", disk.files());
+        verify(disk.crash_image(Cut::Octets(0)), &model).await;
+    });
+}
+
+#[test]
+fn close_refuses_later_writes() {
+    run(async {
+        let disk = SimDisk::new(Faults::default());
+        let (store, _) = Store::open(disk.clone(), config()).await.expect("open");
+        let model = Rc::new(RefCell::new(Model::default()));
+        setup(&store, &model).await.expect("setup");
+        let mailbox = model.borrow().mailbox.expect("mailbox");
+        store.close().await.expect("close");
+        let error = store.create_mailbox(mailbox.account, "Late").await;
+        assert_eq!(error.err(), Some(StoreError::Write(LogError::Closed)));
+        let (_, report) = Store::open(disk, config()).await.expect("reopen");
+        assert_eq!(report.records, 0);
+    });
+}
+
+#[test]
+fn crash_at_every_step_of_checkpointing() {
+    let (disk, _) = run_checkpoint_workload(Faults::default());
+    let steps = disk.operations();
+    for crash in 0..steps {
+        let (disk, model) = run_checkpoint_workload(Faults {
+            crash_at_operation: Some(crash),
+            ..Faults::default()
+        });
+        let image = disk.crash_image(Cut::Random(crash));
+        run(async move {
+            let (store, report, full) = open_both_ways(&image, checkpoint_config()).await;
+            assert!(report.checkpoint_problems.is_empty(), "{report:?}");
+            assert_eq!(state_image(&store), full, "crash at {crash}: {report:?}");
+            drop(store);
+            verify(image, &model).await;
+        });
+    }
+}
+
+#[test]
+fn a_damaged_checkpoint_is_reported_and_an_older_one_or_the_log_used() {
+    use postern_storage::disk::{FileId, FileKind};
+    let (disk, _) = run_checkpoint_workload(Faults::default());
+    let checkpoints: Vec<u64> = disk
+        .files()
+        .iter()
+        .filter(|id| id.kind == FileKind::Checkpoint)
+        .map(|id| id.sequence)
+        .collect();
+    assert_eq!(checkpoints.len(), 2);
+    let newest = FileId::checkpoint(checkpoints[1]);
+    let older = FileId::checkpoint(checkpoints[0]);
+    let octets = disk.content_of(newest).expect("newest").len() as u64;
+    let mut rng = Rng::new(9);
+    for round in 0..8 {
+        let image = disk.crash_image(Cut::Octets(0));
+        let offset = if round == 0 { 20 } else { rng.below(octets) };
+        image.flip_bit_in(newest, offset, rng.below(8) as u8);
+        if round % 2 == 1 {
+            let older_octets = image.content_of(older).expect("older").len() as u64;
+            image.flip_bit_in(older, rng.below(older_octets), 3);
+        }
+        run(async {
+            let (store, report, full) = open_both_ways(&image, checkpoint_config()).await;
+            assert!(
+                report.checkpoint_problems[0].0 == newest.file_name(),
+                "{report:?}"
+            );
+            if round % 2 == 1 {
+                assert_eq!(report.checkpoint_problems.len(), 2);
+                assert!(report.checkpoint.is_none());
+            } else {
+                assert_eq!(report.checkpoint.map(|(s, _)| s), Some(older.sequence));
+                assert!(report.records > 0);
+            }
+            assert_eq!(state_image(&store), full);
+        });
+    }
+}
+
+fn compaction_config() -> LogConfig {
+    let mut config = config();
+    config.checkpoint_interval_octets = 0;
+    config.compaction_octets_per_sec = 0;
+    // Rewrite anything with some dead content, so segments get rewritten more than once.
+    config.compaction_live_percent_max = 95;
+    config
+}
+
+/// Fills segments, expunges most messages, then compacts beside concurrent appends, expunges
+/// more and compacts again (rewriting rewritten segments), recording what was acknowledged.
+async fn compaction_workload(
+    store: Rc<Store<SimDisk>>,
+    model: Rc<RefCell<Model>>,
+    reports: Rc<RefCell<Vec<CompactionReport>>>,
+) {
+    if setup(&store, &model).await.is_err() {
+        return;
+    }
+    let mailbox = model.borrow().mailbox.expect("set up");
+    for id in 0..12 {
+        let Ok(uid) = append(&store, mailbox, id, &mut Rng::new(id)).await else {
+            return;
+        };
+        let mut model = model.borrow_mut();
+        model.acked.insert(uid, id);
+        model.uid_max = uid;
+    }
+    let expunge = |doom: fn(usize) -> bool| {
+        let model = model.borrow();
+        let doomed: Vec<UidRange> = model
+            .acked
+            .keys()
+            .enumerate()
+            .filter(|(position, uid)| doom(*position) && !model.expunge_requested.contains(uid))
+            .map(|(_, uid)| UidRange::one(*uid))
+            .collect();
+        doomed
+    };
+    let doomed = expunge(|position| position % 3 != 0);
+    let first_doomed: Vec<Uid> = doomed.iter().map(|range| range.first).collect();
+    model.borrow_mut().expunge_requested.extend(&first_doomed);
+    let Ok((removed, _durable)) = store.expunge(mailbox, &doomed).await else {
+        return;
+    };
+    model.borrow_mut().expunged.extend(removed);
+    let survivors: Vec<UidRange> = model
+        .borrow()
+        .acked
+        .keys()
+        .filter(|uid| !first_doomed.contains(uid))
+        .map(|uid| UidRange::one(*uid))
+        .collect();
+    let Ok((modseq, _durable)) = store
+        .store_flags(
+            mailbox,
+            &survivors,
+            FlagOperation::Add,
+            SystemFlags::FLAGGED,
+            &[],
+        )
+        .await
+    else {
+        return;
+    };
+    {
+        let mut model = model.borrow_mut();
+        model.modseq_max = modseq;
+        model
+            .flagged
+            .extend(survivors.iter().map(|range| range.first));
+    }
+    let writer = glommio::spawn_local(worker(store.clone(), model.clone(), 7));
+    let compacted = store.compact().await;
+    let _ = writer.await;
+    let Ok(compacted) = compacted else {
+        return;
+    };
+    reports.borrow_mut().push(compacted);
+    // The large message at the start of segment 1 and most small ones.
+    let doomed = expunge(|position| position < 8);
+    let doomed_uids: Vec<Uid> = doomed.iter().map(|range| range.first).collect();
+    model.borrow_mut().expunge_requested.extend(doomed_uids);
+    let Ok((removed, _durable)) = store.expunge(mailbox, &doomed).await else {
+        return;
+    };
+    model.borrow_mut().expunged.extend(removed);
+    let Ok(compacted) = store.compact().await else {
+        return;
+    };
+    reports.borrow_mut().push(compacted);
+    if let Ok(uid) = append(&store, mailbox, 4242, &mut Rng::new(8)).await {
+        model.borrow_mut().acked.insert(uid, 4242);
+        model.borrow_mut().uid_max = uid;
+    }
+    let _ = store.close().await;
+}
+
+fn run_compaction_workload(faults: Faults) -> (SimDisk, Model, Vec<CompactionReport>) {
+    run(async move {
+        let disk = SimDisk::new(Faults::default());
+        let (store, _) = Store::open(disk.clone(), compaction_config())
+            .await
+            .expect("open empty");
+        disk.set_faults(faults);
+        let model = Rc::new(RefCell::new(Model::default()));
+        let reports = Rc::new(RefCell::new(Vec::new()));
+        compaction_workload(store, model.clone(), reports.clone()).await;
+        let model = model.take();
+        (disk, model, reports.take())
+    })
+}
+
+/// Total octets of the segment files.
+fn segment_octets(disk: &SimDisk) -> usize {
+    disk.files()
+        .iter()
+        .filter(|id| id.kind == postern_storage::disk::FileKind::Segment)
+        .filter_map(|id| disk.content_of(*id))
+        .map(|content| content.len())
+        .sum()
+}
+
+#[test]
+fn compaction_reclaims_expunged_content_and_keeps_everything_else() {
+    let (disk, model, reports) = run_compaction_workload(Faults::default());
+    assert_eq!(reports.len(), 2);
+    let first: Vec<u64> = reports[0].compacted.iter().map(|c| c.0).collect();
+    let second: Vec<u64> = reports[1].compacted.iter().map(|c| c.0).collect();
+    assert!(first.len() >= 2, "{reports:?}");
+    assert!(
+        second.iter().any(|sequence| first.contains(sequence)),
+        "a rewritten segment is rewritten again: {reports:?}"
+    );
+    for (sequence, before, after) in reports.iter().flat_map(|r| r.compacted.iter()) {
+        assert!(after < before, "segment {sequence}: {before} → {after}");
+    }
+    let (uncompacted, _, _) = run_workload_sizes();
+    assert!(segment_octets(&disk) < uncompacted);
+    run(async move {
+        let (store, report, full) = open_both_ways(&disk, compaction_config()).await;
+        assert!(
+            report.checkpoint.is_some() && report.records == 0,
+            "{report:?}"
+        );
+        assert_eq!(
+            state_image(&store),
+            full,
+            "checkpoint and full replay agree"
+        );
+        drop(store);
+        verify(disk.crash_image(Cut::Octets(0)), &model).await;
+    });
+}
+
+/// Segment octets of the same workload's appends without compaction, for comparison.
+fn run_workload_sizes() -> (usize, (), ()) {
+    let mut config = compaction_config();
+    config.compaction_live_percent_max = 0;
+    let disk = run(async move {
+        let disk = SimDisk::new(Faults::default());
+        let (store, _) = Store::open(disk.clone(), config).await.expect("open");
+        let model = Rc::new(RefCell::new(Model::default()));
+        compaction_workload(store, model, Rc::default()).await;
+        disk
+    });
+    (segment_octets(&disk), (), ())
+}
+
+#[test]
+fn crash_at_every_step_of_compaction() {
+    let (disk, _, _) = run_compaction_workload(Faults::default());
+    let steps = disk.operations();
+    for crash in 0..steps {
+        let (disk, model, _) = run_compaction_workload(Faults {
+            crash_at_operation: Some(crash),
+            ..Faults::default()
+        });
+        let image = disk.crash_image(Cut::Random(crash));
+        run(async move {
+            let (store, report, full) = open_both_ways(&image, compaction_config()).await;
+            assert!(report.damaged.is_empty(), "crash at {crash}: {report:?}");
+            assert_eq!(state_image(&store), full, "crash at {crash}: {report:?}");
+            drop(store);
+            verify(image, &model).await;
+        });
+    }
+}
+
+/// Under backpressure (more pending than `batch_octets_max`), writers are admitted in arrival
+/// order: no writer waits many more batches than the others.
+#[test]
+fn backpressure_admits_writers_in_arrival_order() {
+    run(async {
+        let disk = SimDisk::new(Faults::default());
+        let mut config = config();
+        config.segment_octets_max = 64 * 1024 * 1024;
+        let (store, _) = Store::open(disk, config).await.expect("open");
+        let model = Rc::new(RefCell::new(Model::default()));
+        setup(&store, &model).await.expect("setup");
+        let mailbox = model.borrow().mailbox.expect("mailbox");
+        let writers: Vec<_> = (0..48u64)
+            .map(|writer| {
+                let store = store.clone();
+                glommio::spawn_local(async move {
+                    let mut waits = Vec::new();
+                    for round in 0..4 {
+                        let before = store.log().durable_ticket();
+                        // 40 KiB messages: a 96 KiB batch holds two.
+                        let bytes = vec![b'x'; 40 * 1024];
+                        let mut message = store.begin_message(mailbox.account.partition);
+                        message.write(&bytes).await.expect("write");
+                        let meta = MessageMeta {
+                            parse: (writer * 10 + round).to_le_bytes().to_vec(),
+                            ..Default::default()
+                        };
+                        let (_, _durable) = message.commit(mailbox, meta).await.expect("commit");
+                        waits.push(store.log().durable_ticket() - before);
+                    }
+                    waits
+                })
+            })
+            .collect();
+        let mut waits = Vec::new();
+        for writer in writers {
+            waits.extend(writer.await);
+        }
+        let mean = waits.iter().sum::<u64>() as f64 / waits.len() as f64;
+        let max = *waits.iter().max().expect("waits");
+        assert!(
+            max as f64 <= 1.5 * mean + 2.0,
+            "max {max} batches, mean {mean:.1}"
+        );
+        // Fairness does not cost batching: about three 40 KiB chunks per 96 KiB batch.
+        let batches = store.log().durable_ticket();
+        assert!(batches <= waits.len() as u64 / 2 + 4, "{batches} batches");
+    });
+}
+
+#[test]
+fn compaction_runs_in_the_background_after_its_interval() {
+    run(async {
+        let disk = SimDisk::new(Faults::default());
+        let mut config = compaction_config();
+        config.compaction_interval_octets = 256 * 1024;
+        let (store, _) = Store::open(disk.clone(), config.clone())
+            .await
+            .expect("open");
+        let model = Rc::new(RefCell::new(Model::default()));
+        setup(&store, &model).await.expect("setup");
+        let mailbox = model.borrow().mailbox.expect("mailbox");
+        for id in 0..16 {
+            let uid = append(&store, mailbox, id, &mut Rng::new(id))
+                .await
+                .expect("append");
+            if id % 4 != 0 {
+                let (removed, _durable) = store
+                    .expunge(mailbox, &[UidRange::one(uid)])
+                    .await
+                    .expect("expunge");
+                model.borrow_mut().expunged.extend(removed);
+            } else {
+                model.borrow_mut().acked.insert(uid, id);
+            }
+            model.borrow_mut().uid_max = uid;
+        }
+        // Waits for the background pass to end, then finds nothing left to do.
+        let last = store.compact().await.expect("compact");
+        assert!(last.compacted.is_empty(), "{last:?}");
+        let sizes: Vec<usize> = (1..=3)
+            .filter_map(|sequence| disk.content(sequence))
+            .map(|content| content.len())
+            .collect();
+        assert!(
+            sizes.iter().any(|octets| *octets < 512 * 1024),
+            "a sealed segment was compacted: {sizes:?}"
+        );
+        store.close().await.expect("close");
+        drop(store);
+        let model = model.take();
+        verify(disk.crash_image(Cut::Octets(0)), &model).await;
+    });
+}
+
+#[test]
+fn close_waits_for_a_compaction_pass_and_none_runs_after() {
+    run(async {
+        let disk = SimDisk::new(Faults::default());
+        let (store, _) = Store::open(disk.clone(), compaction_config())
+            .await
+            .expect("open");
+        let model = Rc::new(RefCell::new(Model::default()));
+        setup(&store, &model).await.expect("setup");
+        let mailbox = model.borrow().mailbox.expect("mailbox");
+        for id in 0..10 {
+            let uid = append(&store, mailbox, id, &mut Rng::new(id))
+                .await
+                .expect("append");
+            if id % 2 == 1 {
+                let (_, _durable) = store
+                    .expunge(mailbox, &[UidRange::one(uid)])
+                    .await
+                    .expect("expunge");
+            }
+        }
+        let pass = glommio::spawn_local({
+            let store = store.clone();
+            async move { store.compact().await }
+        });
+        futures_lite::future::yield_now().await;
+        store.close().await.expect("close");
+        let pass = pass.await.expect("pass");
+        assert!(!pass.compacted.is_empty(), "{pass:?}");
+        let after = store.compact().await.expect("compact after close");
+        assert_eq!(after, Default::default());
+        let (_, report) = Store::open(disk.crash_image(Cut::Octets(0)), compaction_config())
+            .await
+            .expect("reopen");
+        assert!(report.checkpoint_problems.is_empty(), "{report:?}");
+        assert_eq!(
+            report.records, 0,
+            "the closing checkpoint covers the compaction"
         );
     });
 }

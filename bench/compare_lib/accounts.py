@@ -1,0 +1,41 @@
+"""The accounts every server gets: the same names, one plain password, one passwd-file."""
+
+import dataclasses
+
+DOMAIN = "bench.test"
+PASSWORD = "bench-password"
+# Ingest scenarios deliver to user1..userN.
+INGEST_PATTERN = "user%d@" + DOMAIN
+# Used only to check that each server works; it is not among the measured accounts.
+PROBE_ADDRESS = "probe@" + DOMAIN
+
+
+def download_pattern(size):
+    """POP3 accounts, a set per message size, filled once with the same messages on every server,
+    so the mailboxes read are identical whatever the ingest scenarios delivered elsewhere."""
+    return f"pop{size}-%d@{DOMAIN}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Accounts:
+    count: int
+    download_sizes: tuple = ()
+    password: str = PASSWORD
+
+    def numbered(self, pattern):
+        return [pattern % number for number in range(1, self.count + 1)]
+
+    def addresses(self):
+        addresses = self.numbered(INGEST_PATTERN)
+        for size in self.download_sizes:
+            addresses += self.numbered(download_pattern(size))
+        return addresses + [PROBE_ADDRESS]
+
+    def write_passwd_file(self, path, home_of=None):
+        """Dovecot's passwd-file format, which `postern user import` also reads."""
+        lines = []
+        for address in self.addresses():
+            home = home_of(address) if home_of else ""
+            lines.append(f"{address}:{{PLAIN}}{self.password}::::{home}::\n")
+        path.write_text("".join(lines))
+        return path

@@ -1,0 +1,105 @@
+"""Steps 3 and 5: start the servers, check them, fill the POP3 accounts, run the legs A/B."""
+
+import json
+import time
+
+from . import fill, loader, verify
+from .scenarios import DOVECOT, DOVECOT_NO_FSYNC, POSTFIX
+from .servers.dovecot import Dovecot
+from .servers.postern import Postern
+from .servers.postfix import PostfixToDovecot
+
+POSTFIX_DRAIN_TIMEOUT_SECS = 600
+SEED_BASE = 20240601
+
+
+class Servers:
+    """All instances of one run, by name; started together, stopped together."""
+
+    def __init__(self, workdir, accounts, certificate, key, with_no_fsync):
+        tls = (certificate, key)
+        self.postern = Postern(workdir, accounts, *tls)
+        self.dovecot = Dovecot(workdir, accounts, *tls)
+        self.postfix = PostfixToDovecot(workdir, accounts, *tls, self.dovecot)
+        self.dovecot_no_fsync = Dovecot(workdir, accounts, *tls, fsync=False) if with_no_fsync else None
+        self.by_name = {
+            "postern": self.postern,
+            DOVECOT: self.dovecot,
+            POSTFIX: self.postfix,
+            DOVECOT_NO_FSYNC: self.dovecot_no_fsync,
+        }
+
+    def all(self):
+        return [server for server in self.by_name.values() if server is not None]
+
+    def start(self, log):
+        for server in self.all():
+            log(f"starting {server.label}")
+            server.prepare()
+            server.start()
+
+    def stop(self):
+        for server in reversed(self.all()):
+            server.stop()
+
+    def verify(self, certificate, password, log):
+        context = verify.tls_context(certificate)
+        log("checking each server: one message in, read back over POP3 (STARTTLS/STLS)")
+        verify.verify_postern(self.postern, password, context)
+        verify.verify_dovecot(self.dovecot, password, context)
+        verify.verify_postfix(self.postfix, self.dovecot, password, context)
+        if self.dovecot_no_fsync is not None:
+            verify.verify_dovecot(self.dovecot_no_fsync, password, context)
+
+    def fill_download_accounts(self, accounts, messages_per_user, log):
+        for size in accounts.download_sizes:
+            for server in (self.postern, self.dovecot):
+                started = time.monotonic()
+                count = fill.fill(server.ports["lmtp"], accounts, size, messages_per_user)
+                log(f"filled {server.label}: {count} messages of {size} in {time.monotonic() - started:.1f} s")
+
+    def versions(self):
+        return {server.label: server.version() for server in self.all()}
+
+
+def run_leg(servers, scenario, server_name, repeat, mode, accounts, directory, load_cpus):
+    server = servers.by_name[server_name]
+    name = f"{scenario.key}.{server_name}.{repeat}"
+    json_path = directory / f"{name}.json"
+    arguments = loader.command(
+        scenario, mode, server.ports[scenario.protocol], accounts, SEED_BASE + repeat, json_path, load_cpus
+    )
+    timeout = mode.duration_secs + mode.warmup_secs + loader.LEG_TIMEOUT_MARGIN_SECS
+    result = loader.run_leg(arguments, json_path, directory / f"{name}.log", timeout)
+    if server_name == POSTFIX:
+        result["queue_drain_secs"] = servers.postfix.wait_for_empty_queue(POSTFIX_DRAIN_TIMEOUT_SECS)
+    return result
+
+
+def run_scenarios(servers, mode, accounts, workdir, load_cpus, log):
+    """Legs interleaved: for each repeat, Postern then its competitor, so drift hits both."""
+    directory = workdir / "legs"
+    directory.mkdir(exist_ok=True)
+    results = {}
+    for scenario in mode.scenarios:
+        legs = results.setdefault(scenario.key, {"postern": [], scenario.competitor: []})
+        for repeat in range(mode.repeats):
+            for server_name in ("postern", scenario.competitor):
+                log(f"{scenario.key}: {server_name}, repeat {repeat + 1}/{mode.repeats}")
+                result = run_leg(servers, scenario, server_name, repeat, mode, accounts, directory, load_cpus)
+                log("  " + summarise(result, scenario.operation))
+                legs[server_name].append(result)
+        (workdir / "results.json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def summarise(result, operation):
+    if "failed" in result:
+        return "FAILED: " + result["failed"].strip().splitlines()[-1][:200]
+    figures = result.get("operations", {}).get(operation, {})
+    latency = figures.get("latency_us", {})
+    return (
+        f"{figures.get('ops_per_sec', 0):.0f} ops/s, {figures.get('mb_per_sec', 0):.1f} MB/s, "
+        f"p50 {latency.get('p50', 0) / 1000:.2f} ms, p99 {latency.get('p99', 0) / 1000:.2f} ms, "
+        f"errors {figures.get('errors', 0)}"
+    )

@@ -1,0 +1,1 @@
+"""The servers under comparison, each a private instance inside the working directory."""

@@ -1,0 +1,125 @@
+"""Dovecot 2.3: a standalone instance with its own dovecot.conf, nothing included from /etc.
+
+LMTP and POP3 (and IMAP) on 127.0.0.1 TCP ports, passwd-file accounts with {PLAIN} passwords,
+Maildir under the working directory. `mail_fsync = always` makes LMTP fsync each message file
+(and the index) before it answers 250; the no-fsync variant sets `mail_fsync = never`.
+Login processes run in Dovecot's documented high-performance mode (a login process serves many
+connections), which is how a busy installation runs them.
+"""
+
+import os
+import pwd
+import signal
+
+from ..processes import free_port, run, start, stop, wait_for_port
+
+DOVECOT_BINARY = "/usr/sbin/dovecot"
+# Dovecot will not access mail as root; Debian's `mail` user (uid 8) exists on every system.
+MAIL_USER = "mail"
+PROTOCOLS = ("lmtp", "pop3", "imap")
+
+
+class Dovecot:
+    def __init__(self, workdir, accounts, certificate, key, fsync=True):
+        self.fsync = "always" if fsync else "never"
+        suffix = "" if fsync else "-nofsync"
+        self.name = "dovecot" + suffix
+        self.label = "Dovecot" if fsync else "Dovecot (no fsync)"
+        self.root = workdir / self.name
+        self.config = self.root / "dovecot.conf"
+        self.mail_root = self.root / "mail"
+        self.accounts = accounts
+        self.certificate, self.key = certificate, key
+        self.ports = {protocol: free_port() for protocol in PROTOCOLS}
+        self.process = None
+
+    def home_of(self, address):
+        return str(self.mail_root / address)
+
+    def prepare(self):
+        for directory in ("run", "state", "log", "mail"):
+            (self.root / directory).mkdir(parents=True, exist_ok=True)
+        # Dovecot refuses a base_dir that other users cannot reach; its login processes run as
+        # dovenull and its internal ones as dovecot.
+        (self.root / "run").chmod(0o755)
+        mail_user = pwd.getpwnam(MAIL_USER)
+        os.chown(self.mail_root, mail_user.pw_uid, mail_user.pw_gid)
+        self.accounts.write_passwd_file(self.root / "users.passwd", self.home_of)
+        self.config.write_text(self.config_text())
+        run([DOVECOT_BINARY, "-c", str(self.config), "-n"])
+
+    def config_text(self):
+        cpus = os.cpu_count() or 1
+        return f"""# Written by bench/compare: a standalone Dovecot for benchmarking, nothing from /etc.
+instance_name = bench-{self.name}
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+log_path = {self.root}/log/dovecot.log
+info_log_path = {self.root}/log/dovecot-info.log
+protocols = lmtp pop3 imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{self.certificate}
+ssl_key = <{self.key}
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+mail_uid = {MAIL_USER}
+mail_gid = {MAIL_USER}
+first_valid_uid = {pwd.getpwnam(MAIL_USER).pw_uid}
+first_valid_gid = {pwd.getpwnam(MAIL_USER).pw_gid}
+mail_fsync = {self.fsync}
+default_process_limit = 1024
+default_client_limit = 4096
+default_vsz_limit = 1G
+pop3_uidl_format = %08Xu%08Xv
+
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {self.root}/users.passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = {self.root}/users.passwd
+}}
+
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.ports["lmtp"]}
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {self.ports["pop3"]}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+  service_count = 0
+  process_min_avail = {cpus}
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {self.ports["imap"]}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  service_count = 0
+  process_min_avail = {cpus}
+}}
+"""
+
+    def start(self):
+        self.process = start([DOVECOT_BINARY, "-F", "-c", self.config], self.root / "log" / "master.log")
+        for protocol, port in self.ports.items():
+            wait_for_port(port, self.process, f"{self.label} {protocol}")
+
+    def stop(self):
+        if self.process is not None:
+            stop(self.process, signal.SIGTERM)
+            self.process = None
+
+    def version(self):
+        return "Dovecot " + run([DOVECOT_BINARY, "--version"], check=False).stdout.strip()

@@ -1,0 +1,90 @@
+"""Before measuring, prove each server works: deliver one message, read it back over POP3.
+
+Python's own smtplib and poplib are the clients; each check uses STARTTLS/STLS with the shared
+certificate, so TLS is verified too.
+"""
+
+import poplib
+import smtplib
+import ssl
+import uuid
+
+from .accounts import PROBE_ADDRESS
+
+HOST = "127.0.0.1"
+CLIENT_TIMEOUT_SECS = 30
+POSTFIX_DELIVERY_WAIT_SECS = 30
+MESSAGES_SCANNED_MAX = 5
+
+
+class VerificationFailed(RuntimeError):
+    pass
+
+
+def tls_context(certificate):
+    return ssl.create_default_context(cafile=str(certificate))
+
+
+def probe_message(token):
+    return (
+        f"From: bench@{PROBE_ADDRESS.split('@')[1]}\r\nTo: {PROBE_ADDRESS}\r\n"
+        f"Subject: bench/compare probe {token}\r\n\r\nprobe {token}\r\n"
+    )
+
+
+def deliver_lmtp(port, token):
+    with smtplib.LMTP(HOST, port, timeout=CLIENT_TIMEOUT_SECS) as client:
+        refused = client.sendmail("bench@bench.test", [PROBE_ADDRESS], probe_message(token))
+    if refused:
+        raise VerificationFailed(f"LMTP on {port} refused {refused}")
+
+
+def deliver_smtp(port, token, context):
+    with smtplib.SMTP(HOST, port, timeout=CLIENT_TIMEOUT_SECS) as client:
+        client.starttls(context=context)
+        refused = client.sendmail("bench@bench.test", [PROBE_ADDRESS], probe_message(token))
+    if refused:
+        raise VerificationFailed(f"SMTP on {port} refused {refused}")
+
+
+def pop3_has(port, token, password, context):
+    """Whether one of the newest messages of the probe mailbox carries the token."""
+    client = poplib.POP3(HOST, port, timeout=CLIENT_TIMEOUT_SECS)
+    try:
+        client.stls(context=context)
+        client.user(PROBE_ADDRESS)
+        client.pass_(password)
+        count, _ = client.stat()
+        for number in range(count, max(0, count - MESSAGES_SCANNED_MAX), -1):
+            if token.encode() in b"\n".join(client.retr(number)[1]):
+                return True
+        return False
+    finally:
+        client.quit()
+
+
+def check_delivery(what, deliver, read_back):
+    token = uuid.uuid4().hex
+    deliver(token)
+    if not read_back(token):
+        raise VerificationFailed(f"{what}: the message delivered was not found over POP3")
+
+
+def verify_postern(postern, password, context):
+    pop3 = lambda token: pop3_has(postern.ports["pop3"], token, password, context)
+    check_delivery("Postern LMTP", lambda token: deliver_lmtp(postern.ports["lmtp"], token), pop3)
+    check_delivery("Postern SMTP", lambda token: deliver_smtp(postern.ports["smtp"], token, context), pop3)
+
+
+def verify_dovecot(dovecot, password, context):
+    pop3 = lambda token: pop3_has(dovecot.ports["pop3"], token, password, context)
+    check_delivery(f"{dovecot.label} LMTP", lambda token: deliver_lmtp(dovecot.ports["lmtp"], token), pop3)
+
+
+def verify_postfix(postfix, dovecot, password, context):
+    def read_back(token):
+        if postfix.wait_for_empty_queue(POSTFIX_DELIVERY_WAIT_SECS) is None:
+            raise VerificationFailed("Postfix did not hand the message to Dovecot LMTP")
+        return pop3_has(dovecot.ports["pop3"], token, password, context)
+
+    check_delivery("Postfix SMTP → Dovecot", lambda token: deliver_smtp(postfix.ports["smtp"], token, context), read_back)
