@@ -153,13 +153,20 @@ struct Driver {
 enum Next {
     Action(Option<Action>),
     /// Hand the connection to the shard that owns the account.
-    Move { owner: usize, user: String },
+    Move {
+        owner: usize,
+        user: String,
+    },
     Close,
 }
 
 impl Driver {
     async fn run(mut self, mut session: Session, mut pending: Option<Action>) {
-        if self.connection.set_idle_timeout(Some(IDLE_TIMEOUT)).is_err() {
+        if self
+            .connection
+            .set_idle_timeout(Some(IDLE_TIMEOUT))
+            .is_err()
+        {
             return;
         }
         loop {
