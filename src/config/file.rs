@@ -59,6 +59,8 @@ struct FileAuth {
     failure_window_secs: Option<u64>,
     failure_delay_base_ms: Option<u64>,
     failure_delay_max_ms: Option<Spanned<u64>>,
+    mechanisms: Option<Spanned<Vec<String>>>,
+    apop: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -187,7 +189,37 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             .map_or(auth_base.failure_delay_max, |m| {
                 Duration::from_millis(*m.get_ref())
             }),
+        mechanisms: auth_base.mechanisms.clone(),
+        apop: auth_base.apop,
     };
+    let mut auth = auth;
+    if let Some(apop) = file.auth.apop {
+        auth.apop = apop;
+    }
+    if let Some(names) = file.auth.mechanisms {
+        let span = names.span();
+        let mut mechanisms = Vec::new();
+        for name in names.into_inner() {
+            let Some(mechanism) = crate::auth::sasl::Mechanism::parse(&name) else {
+                let accepted: Vec<&str> = crate::auth::sasl::Mechanism::ALL
+                    .iter()
+                    .map(|m| m.name())
+                    .collect();
+                return Err(invalid(
+                    span,
+                    "auth.mechanisms",
+                    format!(
+                        "`{name}` is not a mechanism; accepted: {}",
+                        accepted.join(", ")
+                    ),
+                ));
+            };
+            if !mechanisms.contains(&mechanism) {
+                mechanisms.push(mechanism);
+            }
+        }
+        auth.mechanisms = mechanisms;
+    }
     if auth.failure_delay_max < auth.failure_delay_base {
         let span = file.auth.failure_delay_max_ms.map_or(0..0, |m| m.span());
         return Err(invalid(

@@ -10,6 +10,7 @@ mod listener;
 
 pub use listener::{ListenerConfig, Protocol, TlsMode};
 
+use crate::auth::sasl::Mechanism;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -83,7 +84,16 @@ pub struct AuthConfig {
     /// The first failure's delay; each further failure from the same IP doubles it.
     pub failure_delay_base: Duration,
     pub failure_delay_max: Duration,
+    /// SASL mechanisms offered by SMTP submission and POP3 (IMAP as it lands).
+    pub mechanisms: Vec<Mechanism>,
+    /// POP3 APOP (needs `{PLAIN}` passwords; off by default).
+    pub apop: bool,
 }
+
+/// Offered unless configured otherwise. CRAM-MD5 is left out: it works only for accounts whose
+/// stored password is `{PLAIN}`, and clients that see it prefer it and do not fall back.
+pub const MECHANISMS_DEFAULT: [Mechanism; 3] =
+    [Mechanism::ScramSha256, Mechanism::Plain, Mechanism::Login];
 
 impl Default for AuthConfig {
     fn default() -> Self {
@@ -93,6 +103,8 @@ impl Default for AuthConfig {
             failure_window: Duration::from_secs(300),
             failure_delay_base: Duration::from_millis(250),
             failure_delay_max: Duration::from_secs(8),
+            mechanisms: MECHANISMS_DEFAULT.to_vec(),
+            apop: false,
         }
     }
 }

@@ -114,3 +114,25 @@ fn wrong_type_is_reported() {
     assert!(err.contains("line 1"), "{err}");
     assert!(err.contains("shards"), "{err}");
 }
+
+#[test]
+fn auth_mechanisms_and_apop_are_configurable() {
+    let config =
+        parse("[auth]\nmechanisms = [\"cram-md5\", \"PLAIN\"]\napop = true\n").expect("valid");
+    assert_eq!(
+        config.auth.mechanisms,
+        [
+            crate::auth::sasl::Mechanism::CramMd5,
+            crate::auth::sasl::Mechanism::Plain
+        ]
+    );
+    assert!(config.auth.apop);
+    assert!(!Config::embedded().auth.apop);
+    let err = parse("[auth]\nmechanisms = [\"GSSAPI\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 2") && err.contains("GSSAPI") && err.contains("SCRAM-SHA-256"),
+        "{err}"
+    );
+}

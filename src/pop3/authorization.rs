@@ -143,6 +143,10 @@ impl Authorization {
                 }
             },
             Command::Apop { name, digest } => {
+                if !context.config.apop {
+                    context.refuse(out, "-ERR APOP is not enabled on this server");
+                    return ready(None);
+                }
                 // APOP sends no password, so it is allowed without TLS.
                 if !is_identity(name) {
                     context.refuse(out, "-ERR invalid user name");
@@ -311,7 +315,8 @@ fn start_sasl(
     context: &mut Context,
     out: &mut Vec<u8>,
 ) -> Transition {
-    let Some(mechanism) = Mechanism::parse(name) else {
+    let offered = Mechanism::parse(name).filter(|m| context.config.mechanisms.contains(m));
+    let Some(mechanism) = offered else {
         context.refuse(out, "-ERR unsupported authentication mechanism");
         return ready(None);
     };

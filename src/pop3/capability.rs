@@ -9,6 +9,7 @@ use crate::auth::sasl::Mechanism;
 pub(super) fn mechanisms(config: &Pop3Config) -> impl Iterator<Item = Mechanism> + '_ {
     Mechanism::ALL
         .into_iter()
+        .filter(|mechanism| config.mechanisms.contains(mechanism))
         .filter(|mechanism| !mechanism.is_plaintext() || config.plaintext_auth_allowed)
 }
 

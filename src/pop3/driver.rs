@@ -113,6 +113,8 @@ fn session_config(shard: &Shard, connection: &Connection, listener: &ListenerCon
         implementation: IMPLEMENTATION,
         expire_days: None,
         login_delay_secs: 0,
+        mechanisms: config.auth.mechanisms.clone(),
+        apop: config.auth.apop,
         apop_nonce: apop_nonce(),
     }
 }

@@ -39,6 +39,11 @@ pub struct Pop3Config {
     pub expire_days: Option<u32>,
     /// CAPA LOGIN-DELAY (RFC 2449 §6.5); enforcing it is the driver's business.
     pub login_delay_secs: u32,
+    /// SASL mechanisms offered (PLAIN and LOGIN further need `plaintext_auth_allowed`).
+    pub mechanisms: Vec<crate::auth::sasl::Mechanism>,
+    /// APOP: the greeting carries a timestamp only when it is enabled. Clients such as curl
+    /// use APOP whenever they see one, and it works only for `{PLAIN}` accounts.
+    pub apop: bool,
     /// The unique part of the APOP timestamp: the greeting carries `<apop_nonce@hostname>`. It
     /// MUST differ for every greeting (RFC 1939 §7): the driver makes it from fresh randomness,
     /// e.g. two random 64-bit numbers as `n1.n2`. Printable ASCII without `<`, `>`, `@`, space.
@@ -189,10 +194,14 @@ impl Session {
 
     /// The greeting, with the APOP timestamp (RFC 1939 §7).
     pub fn greeting(&mut self, out: &mut Vec<u8>) {
-        reply::line(
-            out,
-            format_args!("+OK POP3 server ready {}", self.context.apop_timestamp),
-        );
+        if self.context.config.apop {
+            reply::line(
+                out,
+                format_args!("+OK POP3 server ready {}", self.context.apop_timestamp),
+            );
+        } else {
+            reply::line(out, format_args!("+OK POP3 server ready"));
+        }
     }
 
     /// True once the session has ended ([`Action::Close`] was returned).

@@ -37,9 +37,15 @@ pub enum ServeError {
 
 /// Runs the server until SIGTERM/SIGINT (then drains and returns) or a second such signal (then
 /// exits at once).
-pub fn serve(config: Config, shards_requested: Option<usize>) -> Result<(), ServeError> {
-    let config = Arc::new(config);
+pub fn serve(mut config: Config, shards_requested: Option<usize>) -> Result<(), ServeError> {
     checks::data_dir(&config.data_dir)?;
+    // Absolute from here on: glommio opens directories by absolute path only.
+    config.data_dir =
+        std::path::absolute(&config.data_dir).map_err(|source| CheckError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+    let config = Arc::new(config);
     let _data_dir_lock = checks::lock_data_dir(&config.data_dir)?;
     checks::io_uring()?;
     let usable_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -144,6 +144,7 @@ mod tests {
             failure_window: Duration::from_secs(60),
             failure_delay_base: Duration::from_millis(100),
             failure_delay_max: Duration::from_millis(350),
+            ..AuthConfig::default()
         }
     }
 

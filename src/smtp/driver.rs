@@ -96,6 +96,9 @@ fn session_config(shard: &Shard, connection: &Connection, listener: &ListenerCon
     session.starttls_available = listener.tls == TlsMode::Starttls && !tls_active;
     // The session also allows PLAIN/LOGIN whenever TLS is active.
     session.plaintext_auth_allowed = loopback && config.auth.plaintext_on_loopback;
+    if mode == Mode::Submission {
+        session.auth_mechanisms = config.auth.mechanisms.clone();
+    }
     session
 }
 

@@ -16,6 +16,9 @@ pub struct FileDisk {
 impl FileDisk {
     /// Uses (and creates if needed) the segment directory of `shard` under `data_directory`.
     pub fn new(data_directory: &Path, shard: u32) -> Result<Self, DiskError> {
+        // glommio opens directories by absolute path only (a relative one fails with EBADF).
+        let data_directory = std::path::absolute(data_directory)
+            .map_err(|error| DiskError::from_io("resolve data directory", &error))?;
         let directory = data_directory.join(format!("shard-{shard}"));
         std::fs::create_dir_all(&directory)
             .map_err(|error| DiskError::from_io("create shard directory", &error))?;

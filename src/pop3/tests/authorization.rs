@@ -483,3 +483,31 @@ fn quit_and_wrong_state_in_authorization() {
     assert_eq!(driver.commits, 0);
     assert_eq!(driver.buffer, b"NOOP\r\n");
 }
+
+/// The server's defaults: no APOP (no timestamp in the greeting, so clients such as curl do not
+/// try it) and no CRAM-MD5 (both need `{PLAIN}` passwords).
+#[test]
+fn without_apop_and_cram_md5_neither_is_offered_nor_accepted() {
+    let config = Pop3Config {
+        apop: false,
+        mechanisms: crate::config::MECHANISMS_DEFAULT.to_vec(),
+        ..config()
+    };
+    let mut driver = Driver::new(&config);
+    converse(
+        &mut driver,
+        &[
+            "S: +OK POP3 server ready",
+            "C: APOP mrose c4c9334bac560ecc979e58001b3e22fb",
+            "S: -ERR APOP is not enabled on this server",
+            "C: AUTH CRAM-MD5",
+            "S: -ERR unsupported authentication mechanism",
+            "C: AUTH",
+            "S: +OK SASL mechanisms follow",
+            "S: SCRAM-SHA-256",
+            "S: PLAIN",
+            "S: LOGIN",
+            "S: .",
+        ],
+    );
+}

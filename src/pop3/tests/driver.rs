@@ -63,6 +63,8 @@ pub(super) fn config() -> Pop3Config {
         implementation: "Postern",
         expire_days: None,
         login_delay_secs: 0,
+        mechanisms: crate::auth::sasl::Mechanism::ALL.to_vec(),
+        apop: true,
         apop_nonce: "1896.697170952".into(),
     }
 }
