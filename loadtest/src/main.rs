@@ -1,0 +1,261 @@
+//! `postern-load`: the command line. Everything else is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use postern_loadtest::report::Report;
+use postern_loadtest::run::{self, primary_operation};
+use postern_loadtest::scenario::{
+    self, Password, Pop3Mode, Protocol, SMOKE_CONNECTIONS, SMOKE_DURATION, Scenario, SizeProfile,
+    TlsMode,
+};
+
+const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProtocolArg {
+    Smtp,
+    Lmtp,
+    Pop3,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TlsArg {
+    None,
+    Starttls,
+    Implicit,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Pop3ModeArg {
+    Retr,
+    RetrDele,
+    Stat,
+}
+
+#[derive(Debug, Clone)]
+struct CpuList(Vec<usize>);
+
+/// Load generator for SMTP, LMTP and POP3 servers (Postern, Dovecot, Postfix, any other).
+///
+/// Closed loop by default (--connections N, each as fast as it goes); --rate R makes it open
+/// loop (R operations/s on a fixed timeline, latency measured from each operation's intended
+/// start). Prints a Markdown table of latencies (ms) and throughput per operation, and the
+/// generator's own CPU use. Exit code 0 when the run completed (errors are reported, not
+/// fatal); with --smoke, 1 if any operation failed or none succeeded.
+///
+/// TLS: the server's certificate is NOT verified (this is a benchmark tool for test servers).
+#[derive(Debug, Parser)]
+#[command(name = "postern-load", version)]
+struct Cli {
+    /// Protocol to drive: smtp (also submission), lmtp, pop3.
+    #[arg(value_enum)]
+    protocol: ProtocolArg,
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Default: the protocol's standard port (25/465, 24, 110/995).
+    #[arg(long)]
+    port: Option<u16>,
+    /// none, starttls (STARTTLS/STLS) or implicit. Certificates are NOT verified.
+    #[arg(long, value_enum, default_value = "none")]
+    tls: TlsArg,
+    /// Name sent in TLS SNI (default: --host; an IP address sends none).
+    #[arg(long)]
+    tls_server_name: Option<String>,
+    /// Account pattern; %d runs 1..=--user-count.
+    #[arg(long, default_value = "user%d@example.test")]
+    users: String,
+    #[arg(long, default_value_t = 100)]
+    user_count: u32,
+    /// Password of every account (pop3, smtp --auth).
+    #[arg(long, conflicts_with = "password_pattern")]
+    password: Option<String>,
+    /// Per-account password pattern, e.g. 'pass%d'.
+    #[arg(long)]
+    password_pattern: Option<String>,
+    /// Envelope sender for smtp/lmtp.
+    #[arg(long, default_value = "sender@example.test")]
+    from: String,
+    /// Connections: each as fast as it goes (closed loop), or the pool for --rate.
+    #[arg(long, default_value_t = 4)]
+    connections: u32,
+    /// Open loop: operations per second on a fixed timeline.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Measured time after the warm-up (default 10s unless --operations is given).
+    #[arg(long, value_parser = scenario::parse_duration)]
+    duration: Option<Duration>,
+    /// Stop after this many measured operations (deliveries or POP3 sessions).
+    #[arg(long)]
+    operations: Option<u64>,
+    /// Message size: 4k, 64k, 1m (exact) or realistic (1 KiB–4 MiB MIME mix).
+    #[arg(long, default_value = "4k", value_parser = SizeProfile::parse)]
+    size: SizeProfile,
+    /// Recipients per message, distinct, drawn from the accounts by the seeded generator.
+    #[arg(long, default_value_t = 1)]
+    recipients: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Send MAIL, RCPT and DATA/BDAT in one write (RFC 2920).
+    #[arg(long)]
+    pipelining: bool,
+    /// Send the message with BDAT ... LAST instead of DATA (RFC 3030).
+    #[arg(long)]
+    bdat: bool,
+    /// smtp: AUTH PLAIN once per connection, as the connection's account.
+    #[arg(long)]
+    auth: bool,
+    #[arg(long, default_value = "loadtest.example.test")]
+    ehlo_name: String,
+    #[arg(long, default_value = "loadtest.example.test")]
+    lhlo_name: String,
+    /// retr: login, STAT, RETR every message, QUIT; retr-dele: also DELE each; stat: no RETR.
+    #[arg(long, value_enum, default_value = "retr")]
+    pop3_mode: Pop3ModeArg,
+    /// Run this long before measuring.
+    #[arg(long, default_value = "2s", value_parser = scenario::parse_duration)]
+    warmup: Duration,
+    /// An operation slower than this is an error and its connection is dropped.
+    #[arg(long, default_value = "30s", value_parser = scenario::parse_duration)]
+    timeout: Duration,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// No progress line on stderr.
+    #[arg(long)]
+    quiet: bool,
+    /// Pin the generator to these CPUs (e.g. 0,1 or 2-3); one worker thread per CPU.
+    #[arg(long, value_parser = parse_cpu_list)]
+    cpus: Option<CpuList>,
+    /// CI check: 3 seconds, 2 connections, no warm-up; exit 1 on any error or no success.
+    #[arg(long)]
+    smoke: bool,
+}
+
+fn parse_cpu_list(text: &str) -> Result<CpuList, String> {
+    scenario::parse_cpus(text).map(CpuList)
+}
+
+fn scenario_from(cli: Cli) -> Result<(Scenario, Option<PathBuf>, bool), String> {
+    let protocol = match cli.protocol {
+        ProtocolArg::Smtp => Protocol::Smtp,
+        ProtocolArg::Lmtp => Protocol::Lmtp,
+        ProtocolArg::Pop3 => Protocol::Pop3,
+    };
+    let tls = match cli.tls {
+        TlsArg::None => TlsMode::None,
+        TlsArg::Starttls => TlsMode::Starttls,
+        TlsArg::Implicit => TlsMode::Implicit,
+    };
+    let port = cli.port.unwrap_or(match (protocol, tls) {
+        (Protocol::Smtp, TlsMode::Implicit) => 465,
+        (Protocol::Smtp, _) => 25,
+        (Protocol::Lmtp, _) => 24,
+        (Protocol::Pop3, TlsMode::Implicit) => 995,
+        (Protocol::Pop3, _) => 110,
+    });
+    let password = match (cli.password, cli.password_pattern) {
+        (Some(password), _) => Password::Same(password),
+        (None, Some(pattern)) => Password::Pattern(pattern),
+        (None, None) if protocol == Protocol::Pop3 || cli.auth => {
+            return Err("give --password or --password-pattern".into());
+        }
+        (None, None) => Password::Same(String::new()),
+    };
+    let mut duration = cli.duration;
+    if duration.is_none() && cli.operations.is_none() {
+        duration = Some(DEFAULT_DURATION);
+    }
+    let mut scenario = Scenario {
+        protocol,
+        tls_server_name: cli.tls_server_name.unwrap_or_else(|| cli.host.clone()),
+        host: cli.host,
+        port,
+        tls,
+        users: cli.users,
+        user_count: cli.user_count,
+        password,
+        from: cli.from,
+        connections: cli.connections,
+        rate: cli.rate,
+        duration_secs: duration.map(|duration| duration.as_secs_f64()),
+        operations: cli.operations,
+        size: cli.size,
+        recipients: cli.recipients,
+        seed: cli.seed,
+        pipelining: cli.pipelining,
+        bdat: cli.bdat,
+        auth: cli.auth,
+        ehlo_name: cli.ehlo_name,
+        lhlo_name: cli.lhlo_name,
+        pop3_mode: match cli.pop3_mode {
+            Pop3ModeArg::Retr => Pop3Mode::Retr,
+            Pop3ModeArg::RetrDele => Pop3Mode::RetrDele,
+            Pop3ModeArg::Stat => Pop3Mode::Stat,
+        },
+        warmup_secs: cli.warmup.as_secs_f64(),
+        operation_timeout_secs: cli.timeout.as_secs_f64(),
+        cpus: cli.cpus.map(|list| list.0).unwrap_or_default(),
+        smoke: cli.smoke,
+    };
+    if scenario.smoke {
+        scenario.duration_secs = Some(SMOKE_DURATION.as_secs_f64());
+        scenario.operations = None;
+        scenario.connections = SMOKE_CONNECTIONS;
+        scenario.rate = None;
+        scenario.warmup_secs = 0.0;
+    }
+    scenario.validate()?;
+    Ok((scenario, cli.json, cli.quiet))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (scenario, json_path, quiet) = match scenario_from(cli) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("postern-load: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if scenario.protocol == Protocol::Pop3 && scenario.connections > scenario.user_count {
+        eprintln!(
+            "postern-load: warning: {} connections share {} accounts; sessions will compete for \
+             maildrop locks",
+            scenario.connections, scenario.user_count
+        );
+    }
+    let outcome = match run::execute(scenario.clone(), quiet) {
+        Ok(outcome) => outcome,
+        Err(message) => {
+            eprintln!("postern-load: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = Report::new(&scenario, &outcome);
+    print!("{}", report.to_markdown());
+    if let Some(path) = json_path {
+        if let Err(error) = std::fs::write(&path, report.to_json() + "\n") {
+            eprintln!("postern-load: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if scenario.smoke {
+        let primary = primary_operation(scenario.protocol);
+        let succeeded = report.operation(primary).map_or(0, |report| report.count);
+        if report.errors() > 0 || succeeded == 0 {
+            eprintln!(
+                "postern-load: smoke check failed: {} error(s), {succeeded} {primary} operation(s)",
+                report.errors()
+            );
+            return ExitCode::FAILURE;
+        }
+        eprintln!(
+            "postern-load: smoke check passed: {succeeded} {primary} operation(s), no errors"
+        );
+    }
+    ExitCode::SUCCESS
+}

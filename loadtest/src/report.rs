@@ -1,0 +1,323 @@
+//! The results of a run: a Markdown table for people, a JSON document for the comparison runner.
+//! MB is 10^6 octets; latencies are in milliseconds in the table and microseconds in JSON.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use crate::recorder::OperationStats;
+use crate::run::Outcome;
+use crate::scenario::{Protocol, Scenario};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Latency {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperationReport {
+    pub count: u64,
+    pub errors: u64,
+    pub ops_per_sec: f64,
+    pub mb_per_sec: f64,
+    pub latency_us: Latency,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CpuReport {
+    pub user_secs: f64,
+    pub system_secs: f64,
+    /// CPU time over wall time: 1.0 is one core fully busy.
+    pub utilisation: f64,
+}
+
+/// Operations in the order they were first seen (set-up steps first); JSON keeps that order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operations(pub Vec<(String, OperationReport)>);
+
+impl Serialize for Operations {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, report) in &self.0 {
+            map.serialize_entry(name, report)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report<'a> {
+    pub protocol: &'static str,
+    pub scenario: &'a Scenario,
+    pub duration_secs: f64,
+    pub operations: Operations,
+    pub generator_cpu: CpuReport,
+    pub error_samples: Vec<String>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(scenario: &'a Scenario, outcome: &Outcome) -> Report<'a> {
+        let duration_secs = outcome.measured.as_secs_f64();
+        let operations = outcome
+            .recorder
+            .operations()
+            .iter()
+            .map(|(name, stats)| (name.to_string(), operation(stats, duration_secs)))
+            .collect();
+        Report {
+            protocol: scenario.protocol.name(),
+            scenario,
+            duration_secs,
+            operations: Operations(operations),
+            generator_cpu: CpuReport {
+                user_secs: outcome.cpu.user.as_secs_f64(),
+                system_secs: outcome.cpu.system.as_secs_f64(),
+                utilisation: outcome.cpu.utilisation(outcome.cpu_wall),
+            },
+            error_samples: outcome.recorder.error_samples().to_vec(),
+        }
+    }
+
+    pub fn operation(&self, name: &str) -> Option<&OperationReport> {
+        self.operations
+            .0
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|(_, report)| report)
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.operations
+            .0
+            .iter()
+            .map(|(_, report)| report.errors)
+            .sum()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serializes")
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let scenario = self.scenario;
+        let shape = match scenario.rate {
+            Some(rate) => format!(
+                "open loop {rate}/s over {} connections",
+                scenario.connections
+            ),
+            None => format!("closed loop, {} connections", scenario.connections),
+        };
+        let load = match scenario.protocol {
+            Protocol::Pop3 => format!("pop3 mode {}", scenario.pop3_mode.name()),
+            Protocol::Smtp | Protocol::Lmtp => format!(
+                "size {}, {} recipient(s){}{}",
+                scenario.size,
+                scenario.recipients,
+                if scenario.pipelining {
+                    ", pipelining"
+                } else {
+                    ""
+                },
+                if scenario.bdat { ", bdat" } else { "" },
+            ),
+        };
+        let mut text = format!(
+            "postern-load {} {}:{} tls {}, {shape}, {load}, {:.2} s measured\n\n",
+            self.protocol,
+            scenario.host,
+            scenario.port,
+            scenario.tls.name(),
+            self.duration_secs,
+        );
+        text.push_str(
+            "| operation | count | errors | ops/s | MB/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        );
+        for (name, report) in &self.operations.0 {
+            let latency = &report.latency_us;
+            let cells: Vec<String> = if report.count == 0 {
+                vec!["-".into(); 5]
+            } else {
+                [
+                    latency.p50,
+                    latency.p90,
+                    latency.p99,
+                    latency.p999,
+                    latency.max,
+                ]
+                .iter()
+                .map(|&micros| format!("{:.2}", micros as f64 / 1000.0))
+                .collect()
+            };
+            text.push_str(&format!(
+                "| {name} | {} | {} | {:.1} | {:.2} | {} |\n",
+                report.count,
+                report.errors,
+                report.ops_per_sec,
+                report.mb_per_sec,
+                cells.join(" | ")
+            ));
+        }
+        let cpu = &self.generator_cpu;
+        text.push_str(&format!(
+            "\ngenerator cpu: {:.1}% of one core (user {:.2}s, system {:.2}s)\n",
+            cpu.utilisation * 100.0,
+            cpu.user_secs,
+            cpu.system_secs
+        ));
+        if !self.error_samples.is_empty() {
+            text.push_str("\nerrors (samples):\n");
+            for sample in &self.error_samples {
+                text.push_str(&format!("- {sample}\n"));
+            }
+        }
+        text
+    }
+}
+
+fn operation(stats: &OperationStats, duration_secs: f64) -> OperationReport {
+    let per_sec = |value: f64| {
+        if duration_secs > 0.0 {
+            value / duration_secs
+        } else {
+            0.0
+        }
+    };
+    let histogram = &stats.latency_us;
+    let quantile = |q: f64| {
+        if stats.count == 0 {
+            0
+        } else {
+            histogram.value_at_quantile(q)
+        }
+    };
+    OperationReport {
+        count: stats.count,
+        errors: stats.errors,
+        ops_per_sec: per_sec(stats.count as f64),
+        mb_per_sec: per_sec(stats.octets as f64 / 1e6),
+        latency_us: Latency {
+            p50: quantile(0.50),
+            p90: quantile(0.90),
+            p99: quantile(0.99),
+            p999: quantile(0.999),
+            max: if stats.count == 0 { 0 } else { histogram.max() },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cpu::Usage;
+    use crate::recorder::{Live, Recorder};
+    use crate::scenario::{Password, Pop3Mode, SizeProfile, TlsMode};
+
+    fn scenario() -> Scenario {
+        Scenario {
+            protocol: Protocol::Lmtp,
+            host: "127.0.0.1".into(),
+            port: 2024,
+            tls: TlsMode::None,
+            tls_server_name: "localhost".into(),
+            users: "user%d@example.test".into(),
+            user_count: 100,
+            password: Password::Same("secret".into()),
+            from: "sender@example.test".into(),
+            connections: 16,
+            rate: None,
+            duration_secs: Some(10.0),
+            operations: None,
+            size: SizeProfile::Fixed(4096),
+            recipients: 1,
+            seed: 1,
+            pipelining: false,
+            bdat: false,
+            auth: false,
+            ehlo_name: "loadtest.example.test".into(),
+            lhlo_name: "loadtest.example.test".into(),
+            pop3_mode: Pop3Mode::Retr,
+            warmup_secs: 2.0,
+            operation_timeout_secs: 30.0,
+            cpus: vec![],
+            smoke: false,
+        }
+    }
+
+    fn outcome() -> Outcome {
+        let live = Live::default();
+        let mut recorder = Recorder::new("deliver");
+        recorder.success(&live, "connect", Duration::from_micros(800), 0, true);
+        for micros in 1..=1000 {
+            recorder.success(&live, "deliver", Duration::from_micros(micros), 4000, true);
+        }
+        recorder.error(&live, "deliver", "end of data: 451 4.3.0 disk".into(), true);
+        Outcome {
+            recorder,
+            measured: Duration::from_secs(2),
+            cpu: Usage {
+                user: Duration::from_millis(1500),
+                system: Duration::from_millis(500),
+            },
+            cpu_wall: Duration::from_secs(4),
+        }
+    }
+
+    #[test]
+    fn table_has_a_row_per_operation_and_the_cpu_line() {
+        let scenario = scenario();
+        let outcome = outcome();
+        let text = Report::new(&scenario, &outcome).to_markdown();
+        assert!(text.contains(
+            "| operation | count | errors | ops/s | MB/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |"
+        ));
+        assert!(
+            text.contains(
+                "| deliver | 1000 | 1 | 500.0 | 2.00 | 0.50 | 0.90 | 0.99 | 1.00 | 1.00 |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("| connect | 1 | 0 | 0.5 | 0.00 | 0.80 | 0.80 | 0.80 | 0.80 | 0.80 |")
+        );
+        assert!(text.contains("generator cpu: 50.0% of one core (user 1.50s, system 0.50s)"));
+        assert!(text.contains("- deliver: end of data: 451 4.3.0 disk"));
+    }
+
+    #[test]
+    fn json_follows_the_documented_schema() {
+        let scenario = scenario();
+        let outcome = outcome();
+        let json: serde_json::Value =
+            serde_json::from_str(&Report::new(&scenario, &outcome).to_json()).unwrap();
+        assert_eq!(json["protocol"], "lmtp");
+        assert_eq!(json["scenario"]["size"], "4k");
+        assert_eq!(json["scenario"]["connections"], 16);
+        assert_eq!(json["scenario"]["password"], "(redacted)");
+        assert_eq!(json["duration_secs"], 2.0);
+        let deliver = &json["operations"]["deliver"];
+        assert_eq!(deliver["count"], 1000);
+        assert_eq!(deliver["errors"], 1);
+        assert_eq!(deliver["ops_per_sec"], 500.0);
+        assert_eq!(deliver["mb_per_sec"], 2.0);
+        for key in ["p50", "p90", "p99", "p999", "max"] {
+            assert!(deliver["latency_us"][key].is_u64(), "{key}");
+        }
+        assert_eq!(deliver["latency_us"]["p50"], 500);
+        let cpu = &json["generator_cpu"];
+        assert_eq!(cpu["user_secs"], 1.5);
+        assert_eq!(cpu["system_secs"], 0.5);
+        assert_eq!(cpu["utilisation"], 0.5);
+        assert_eq!(
+            json["error_samples"][0],
+            "deliver: end of data: 451 4.3.0 disk"
+        );
+        let keys: Vec<&String> = json["operations"].as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 2);
+    }
+}

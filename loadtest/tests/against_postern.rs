@@ -1,0 +1,242 @@
+//! The smoke runs against the real server: `postern serve` on free loopback ports with a
+//! temporary data dir and three accounts, then `postern-load lmtp|smtp|pop3 --smoke`.
+//!
+//! Needs `target/debug/postern` (`cargo build -p postern --bin postern`), or `POSTERN_BIN`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const DOMAIN: &str = "example.test";
+const USER_COUNT: u32 = 3;
+const PASSWORD: &str = "load secret";
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn postern_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("POSTERN_BIN") {
+        return PathBuf::from(path);
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/postern");
+    assert!(
+        path.exists(),
+        "{} is missing: build the server first with `cargo build -p postern --bin postern` \
+         (or set POSTERN_BIN)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+struct Server {
+    child: Child,
+    smtp_port: u16,
+    lmtp_port: u16,
+    pop3_port: u16,
+}
+
+impl Server {
+    fn start(root: &Path) -> Server {
+        let binary = postern_binary();
+        let data_dir = root.join("data");
+        let (smtp_port, lmtp_port, pop3_port) = (free_port(), free_port(), free_port());
+        let config = root.join("postern.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = \"{}\"\nshutdown_grace_secs = 5\nlog = \"warn\"\n\
+                 [[listener]]\nprotocol = \"smtp\"\naddress = \"127.0.0.1:{smtp_port}\"\n\
+                 [[listener]]\nprotocol = \"lmtp\"\naddress = \"127.0.0.1:{lmtp_port}\"\n\
+                 [[listener]]\nprotocol = \"pop3\"\naddress = \"127.0.0.1:{pop3_port}\"\n",
+                data_dir.display()
+            ),
+        )
+        .unwrap();
+        cli(&binary, &data_dir, &["domain", "add", DOMAIN], None);
+        for number in 1..=USER_COUNT {
+            let address = format!("user{number}@{DOMAIN}");
+            cli(
+                &binary,
+                &data_dir,
+                &["user", "add", &address, "--password-stdin"],
+                Some(PASSWORD),
+            );
+        }
+        let mut child = Command::new(&binary)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--shards", "2"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start postern serve");
+        // Wait for the line that says every listener is up, on a thread so it can time out.
+        let stdout = child.stdout.take().unwrap();
+        let (ready_sender, ready) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("postern: serving with") {
+                    let _ = ready_sender.send(());
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            smtp_port,
+            lmtp_port,
+            pop3_port,
+        };
+        if ready.recv_timeout(START_TIMEOUT).is_err() {
+            let _ = server.child.kill();
+            panic!("postern serve did not start within {START_TIMEOUT:?}");
+        }
+        server
+    }
+
+    /// SIGTERM, then the exit code must be 0 (an orderly stop).
+    fn stop(mut self) {
+        // SAFETY: kill(2) on our own child's pid.
+        let result = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(result, 0);
+        let deadline = std::time::Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "postern exited with {status}");
+                return;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("postern did not stop within {STOP_TIMEOUT:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cli(binary: &Path, data_dir: &Path, args: &[&str], input: Option<&str>) {
+    let mut child = Command::new(binary)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run postern");
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(input) = input {
+        writeln!(stdin, "{input}").unwrap();
+    }
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "postern {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs a smoke check and returns its JSON report, after asserting exit 0.
+fn smoke(root: &Path, name: &str, args: &[&str]) -> serde_json::Value {
+    let json = root.join(format!("{name}.json"));
+    let output = Command::new(env!("CARGO_BIN_EXE_postern-load"))
+        .args(args)
+        .args([
+            "--smoke",
+            "--quiet",
+            "--user-count",
+            &USER_COUNT.to_string(),
+        ])
+        .args([
+            "--users",
+            &format!("user%d@{DOMAIN}"),
+            "--password",
+            PASSWORD,
+        ])
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("run postern-load");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "postern-load {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("| operation | count | errors |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("generator cpu: "), "{stdout}");
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
+fn assert_clean(report: &serde_json::Value, operations: &[&str]) {
+    for name in operations {
+        let operation = &report["operations"][name];
+        let count = operation["count"].as_u64().unwrap_or(0);
+        assert!(count > 0, "no successful {name}: {report:#}");
+        assert_eq!(operation["errors"], 0, "{name} errors: {report:#}");
+        assert!(operation["latency_us"]["p50"].as_u64().unwrap() > 0);
+    }
+    assert_eq!(report["error_samples"].as_array().unwrap().len(), 0);
+    assert!(report["generator_cpu"]["utilisation"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn smoke_runs_pass_against_postern() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(root.path());
+
+    let lmtp_port = server.lmtp_port.to_string();
+    let lmtp = smoke(root.path(), "lmtp", &["lmtp", "--port", &lmtp_port]);
+    assert_eq!(lmtp["protocol"], "lmtp");
+    assert_clean(&lmtp, &["deliver"]);
+    assert!(
+        lmtp["operations"]["deliver"]["mb_per_sec"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
+    let smtp_port = server.smtp_port.to_string();
+    let smtp = smoke(
+        root.path(),
+        "smtp",
+        &[
+            "smtp",
+            "--port",
+            &smtp_port,
+            "--tls",
+            "starttls",
+            "--tls-server-name",
+            "localhost",
+        ],
+    );
+    assert_eq!(smtp["scenario"]["tls"], "starttls");
+    assert_clean(&smtp, &["connect", "deliver"]);
+
+    // The mailboxes now hold what the two runs delivered.
+    let pop3_port = server.pop3_port.to_string();
+    let pop3 = smoke(root.path(), "pop3", &["pop3", "--port", &pop3_port]);
+    assert_clean(&pop3, &["login", "stat", "retr", "quit", "session"]);
+    assert!(pop3["operations"]["retr"]["mb_per_sec"].as_f64().unwrap() > 0.0);
+
+    server.stop();
+}
