@@ -36,7 +36,7 @@ fn requests_run_on_the_owner_shard_and_are_answered_back() {
     config.data_dir = dir.path().to_path_buf();
     let config = Arc::new(config);
     let partitions = Arc::new(PartitionTable::new(PARTITIONS, SHARDS));
-    let tls = postern::tls::server_config(&config.tls, dir.path()).expect("tls");
+    let tls = postern::tls::server_configs(&config).expect("tls");
     let builder = mesh::builder(SHARDS);
     let (results_sender, results) = std::sync::mpsc::channel::<String>();
 
@@ -47,7 +47,7 @@ fn requests_run_on_the_owner_shard_and_are_answered_back() {
                 config: Arc::clone(&config),
                 partitions: Arc::clone(&partitions),
                 mesh: builder.clone(),
-                tls: Arc::clone(&tls),
+                tls: tls.clone(),
                 directory: store.clone(),
             };
             let results = results_sender.clone();

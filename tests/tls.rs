@@ -39,6 +39,7 @@ fn start_server(tls: TlsConfig, data_dir: &std::path::Path, migrate: bool) -> So
         protocol: Protocol::Imaps,
         address: "127.0.0.1:0".parse().expect("address"),
         tls: TlsMode::Implicit,
+        certificates: Vec::new(),
     };
     let bound = listener::bind(&listener_config, 1).expect("bind");
     let socket = bound.sockets.into_iter().next().expect("one socket");

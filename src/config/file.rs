@@ -69,6 +69,8 @@ struct FileListener {
     protocol: Protocol,
     address: Spanned<String>,
     tls: Option<Spanned<TlsMode>>,
+    #[serde(default)]
+    certificate: Vec<FileCertificate>,
 }
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
@@ -161,6 +163,14 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             protocol: entry.protocol,
             address,
             tls,
+            certificates: entry
+                .certificate
+                .into_iter()
+                .map(|c| CertificatePaths {
+                    certificate: c.certificate,
+                    key: c.key,
+                })
+                .collect(),
         });
     }
 

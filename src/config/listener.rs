@@ -34,6 +34,8 @@ pub struct ListenerConfig {
     pub protocol: Protocol,
     pub address: SocketAddr,
     pub tls: TlsMode,
+    /// This listener's own certificates (SNI among them); empty: the `[tls]` ones.
+    pub certificates: Vec<super::CertificatePaths>,
 }
 
 impl Protocol {

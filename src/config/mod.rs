@@ -152,6 +152,7 @@ impl Config {
             address: SocketAddr::from(([127, 0, 0, 1], port)),
             tls: protocol.default_tls(),
             protocol,
+            certificates: Vec::new(),
         };
         Config {
             source: None,

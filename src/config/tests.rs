@@ -48,6 +48,21 @@ tls = "starttls"
     assert_eq!(config.listeners[0].tls, TlsMode::Implicit);
     assert_eq!(config.listeners[1].tls, TlsMode::Starttls);
     assert_eq!(config.tls.certificates.len(), 1);
+    assert!(config.listeners[0].certificates.is_empty());
+}
+
+#[test]
+fn a_listener_may_have_certificates_of_its_own() {
+    let config = parse(
+        "[[listener]]\nprotocol = \"pop3s\"\naddress = \"127.0.0.1:995\"\n\
+         certificate = [ { certificate = \"p.crt\", key = \"p.key\" } ]\n",
+    )
+    .expect("valid");
+    assert_eq!(config.listeners[0].certificates.len(), 1);
+    assert_eq!(
+        config.listeners[0].certificates[0].certificate,
+        std::path::Path::new("p.crt")
+    );
 }
 
 #[test]

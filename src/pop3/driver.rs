@@ -56,7 +56,7 @@ pub async fn serve(
     permit: ConnectionPermit,
 ) {
     if listener.tls == TlsMode::Implicit {
-        let tls = shard.state.tls.borrow().clone();
+        let tls = shard.state.tls_for(&listener);
         if connection.start_tls(tls).await.is_err() {
             return;
         }
@@ -237,7 +237,7 @@ impl Driver {
             }
             Action::StartTls => {
                 self.input.clear();
-                let tls = self.shard.state.tls.borrow().clone();
+                let tls = self.shard.state.tls_for(&self.listener);
                 if self.connection.start_tls(tls).await.is_err() {
                     return Next::Close;
                 }

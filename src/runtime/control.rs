@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::os::fd::{FromRawFd, IntoRawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
 use std::sync::mpsc;
 
 use futures_lite::AsyncReadExt;
@@ -15,7 +14,7 @@ pub enum Order {
     /// Stop accepting, let in-flight commands finish (bounded), flush, and stop.
     Shutdown,
     /// Use this TLS configuration for connections accepted from now on.
-    ReloadTls(Arc<rustls::ServerConfig>),
+    ReloadTls(crate::tls::TlsConfigs),
 }
 
 /// The main thread's end.

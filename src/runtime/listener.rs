@@ -130,6 +130,7 @@ mod tests {
             protocol: Protocol::Imap,
             address: SocketAddr::from(([127, 0, 0, 1], port)),
             tls: TlsMode::Starttls,
+            certificates: Vec::new(),
         }
     }
 

@@ -59,7 +59,7 @@ pub fn serve(mut config: Config, shards_requested: Option<usize>) -> Result<(), 
     checks::memory_lock(shards)?;
     let directory = DirectoryStore::open(&config.data_dir)?;
     directory.load()?;
-    let tls_config = tls::server_config(&config.tls, &config.data_dir)?;
+    let tls_configs = tls::server_configs(&config)?;
 
     let mut sockets: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
     for listener_config in &config.listeners {
@@ -103,7 +103,7 @@ pub fn serve(mut config: Config, shards_requested: Option<usize>) -> Result<(), 
             config: Arc::clone(&config),
             partitions: Arc::clone(&partitions),
             mesh: mesh.clone(),
-            tls: Arc::clone(&tls_config),
+            tls: tls_configs.clone(),
             directory: directory.clone(),
         };
         let io = ShardIo {
@@ -167,10 +167,10 @@ fn handle_signals(
     let mut stopping = false;
     for signal in signals.forever() {
         match signal {
-            SIGHUP => match tls::server_config(&config.tls, &config.data_dir) {
-                Ok(tls_config) => {
+            SIGHUP => match tls::server_configs(config) {
+                Ok(tls_configs) => {
                     for control in controls.iter_mut() {
-                        control.send(Order::ReloadTls(Arc::clone(&tls_config)));
+                        control.send(Order::ReloadTls(tls_configs.clone()));
                     }
                 }
                 Err(e) => tracing::error!("SIGHUP: keeping the certificates in use: {e}"),

@@ -26,7 +26,7 @@ pub struct ShardInit {
     pub config: Arc<Config>,
     pub partitions: Arc<PartitionTable>,
     pub mesh: MeshBuilderFull,
-    pub tls: Arc<rustls::ServerConfig>,
+    pub tls: crate::tls::TlsConfigs,
     pub directory: DirectoryStore,
 }
 
@@ -37,13 +37,20 @@ pub struct ShardIo {
     pub listeners: Vec<(ListenerConfig, OwnedFd)>,
 }
 
+impl ShardState {
+    /// The TLS configuration a new handshake on `listener` uses (the latest, after SIGHUP).
+    pub fn tls_for(&self, listener: &ListenerConfig) -> Arc<rustls::ServerConfig> {
+        self.tls.borrow().for_listener(listener)
+    }
+}
+
 /// State that belongs to one shard: only its own executor touches it.
 pub struct ShardState {
     pub id: usize,
     pub config: Arc<Config>,
     pub partitions: Arc<PartitionTable>,
     pub directory: DirectoryCache,
-    pub tls: RefCell<Arc<rustls::ServerConfig>>,
+    pub tls: RefCell<crate::tls::TlsConfigs>,
     pub throttle: RefCell<LoginThrottle>,
     /// Connections in progress; closed at shutdown to wait for them.
     pub connections: glommio::sync::Gate,

@@ -57,7 +57,7 @@ pub async fn serve(
     }
     if listener.tls == TlsMode::Implicit {
         // RFC 8314 §3.3: TLS from the first octet; a failed handshake has nobody to answer.
-        let tls = shard.state.tls.borrow().clone();
+        let tls = shard.state.tls_for(&listener);
         if let Err(e) = connection.start_tls(tls).await {
             tracing::debug!("SMTP TLS handshake with {} failed: {e}", connection.peer());
             return;
@@ -67,6 +67,7 @@ pub async fn serve(
     let session = Session::new(config);
     let buffer = InputBuffer::new(session.config().limits.read_buffer_octets_min());
     let driver = Driver {
+        listener,
         peer: connection.peer().ip(),
         shard,
         connection,
@@ -168,6 +169,8 @@ fn delivery_result(error: &DeliveryError) -> DeliveryResult {
 
 struct Driver {
     shard: Rc<Shard>,
+    /// The listener this connection came in on (its TLS certificates).
+    listener: ListenerConfig,
     connection: Connection,
     peer: IpAddr,
     buffer: InputBuffer,
@@ -230,7 +233,7 @@ impl Driver {
                     // RFC 3207 §4.2 / CVE-2011-0411: nothing sent before the handshake counts.
                     self.buffer.clear();
                     self.flush(session).await?;
-                    let tls = self.shard.state.tls.borrow().clone();
+                    let tls = self.shard.state.tls_for(&self.listener);
                     self.connection.start_tls(tls).await?;
                     session.tls_started();
                 }

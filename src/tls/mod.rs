@@ -13,9 +13,52 @@ mod sni;
 
 pub use self_signed::SELF_SIGNED_DIR;
 
-use crate::config::TlsConfig;
+use crate::config::{Config, ListenerConfig, TlsConfig};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The server configurations of every TLS listener: the `[tls]` one, and one for each listener
+/// that names certificates of its own.
+#[derive(Debug, Clone)]
+pub struct TlsConfigs {
+    default: Arc<rustls::ServerConfig>,
+    listeners: Vec<(SocketAddr, Arc<rustls::ServerConfig>)>,
+}
+
+impl TlsConfigs {
+    pub fn for_listener(&self, listener: &ListenerConfig) -> Arc<rustls::ServerConfig> {
+        self.listeners
+            .iter()
+            .find(|(address, _)| *address == listener.address)
+            .map_or_else(|| Arc::clone(&self.default), |(_, c)| Arc::clone(c))
+    }
+
+    /// One configuration for everything (tests, tools).
+    pub fn single(config: Arc<rustls::ServerConfig>) -> Self {
+        TlsConfigs {
+            default: config,
+            listeners: Vec::new(),
+        }
+    }
+}
+
+/// Builds (or, on SIGHUP, rebuilds) every listener's TLS configuration from the files.
+pub fn server_configs(config: &Config) -> Result<TlsConfigs, TlsError> {
+    let default = server_config(&config.tls, &config.data_dir)?;
+    let mut listeners = Vec::new();
+    for listener in config
+        .listeners
+        .iter()
+        .filter(|l| !l.certificates.is_empty())
+    {
+        let own = TlsConfig {
+            certificates: listener.certificates.clone(),
+        };
+        listeners.push((listener.address, server_config(&own, &config.data_dir)?));
+    }
+    Ok(TlsConfigs { default, listeners })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {

@@ -220,3 +220,43 @@ def test_sighup_reloads_certificates_for_new_connections(tmp_path):
         assert b"second.test" in served_certificate(server)
     finally:
         assert server.stop() == 0
+
+
+def test_a_listener_serves_its_own_certificate(tmp_path):
+    def make(name):
+        cert, key = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
+             "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}"],
+            check=True, capture_output=True,
+        )
+        return f'{{ certificate = "{cert}", key = "{key}" }}'
+
+    global_pair, own_pair = make("global.test"), make("pop3s.test")
+    pop3s, imaps = Server(tmp_path).port("pop3s"), Server(tmp_path).port("submissions")
+    config = tmp_path / "listeners.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[tls]\ncertificate = [ {global_pair} ]\n'
+        f'[[listener]]\nprotocol = "pop3s"\naddress = "127.0.0.1:{pop3s}"\ncertificate = [ {own_pair} ]\n'
+        f'[[listener]]\nprotocol = "submissions"\naddress = "127.0.0.1:{imaps}"\n'
+    )
+    process = subprocess.Popen([BINARY, "serve", "--config", str(config)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while not process.stdout.readline().startswith("postern: serving with"):
+            assert process.poll() is None, process.stderr.read()
+
+        def certificate_on(port):
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                with context.wrap_socket(raw, server_hostname="any.test") as tls:
+                    return tls.getpeercert(binary_form=True)
+
+        assert b"pop3s.test" in certificate_on(pop3s)
+        assert b"global.test" in certificate_on(imaps)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
