@@ -35,6 +35,7 @@ struct FileConfig {
 struct FileLimits {
     connections_per_shard_max: Option<Spanned<u32>>,
     connections_per_ip_max: Option<Spanned<u32>>,
+    write_timeout_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -251,6 +252,17 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             .connections_per_ip_max
             .as_ref()
             .map_or(limits_base.connections_per_ip_max, |v| *v.get_ref()),
+        write_timeout: match &file.limits.write_timeout_secs {
+            Some(secs) if *secs.get_ref() == 0 => {
+                return Err(invalid(
+                    secs.span(),
+                    "limits.write_timeout_secs",
+                    "must be at least 1".to_string(),
+                ));
+            }
+            Some(secs) => Duration::from_secs(*secs.get_ref()),
+            None => limits_base.write_timeout,
+        },
     };
     if limits.connections_per_ip_max == 0
         || limits.connections_per_ip_max > limits.connections_per_shard_max

@@ -49,6 +49,9 @@ pub struct LimitsConfig {
     pub connections_per_shard_max: u32,
     /// Generous by default: mobile carriers put many customers behind one address.
     pub connections_per_ip_max: u32,
+    /// A write that can't make progress this long (a client that never reads) ends the
+    /// connection.
+    pub write_timeout: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -56,6 +59,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             connections_per_shard_max: 50_000,
             connections_per_ip_max: 200,
+            write_timeout: Duration::from_secs(120),
         }
     }
 }

@@ -45,6 +45,10 @@ pub async fn accept_loop<S, F>(
         let Ok(mut connection) = Connection::new(stream) else {
             continue;
         };
+        let write_timeout = shard.state.config.limits.write_timeout;
+        if connection.set_write_timeout(Some(write_timeout)).is_err() {
+            continue;
+        }
         let permit = match limits.admit(connection.peer().ip()) {
             Ok(permit) => permit,
             Err(refusal) => {

@@ -80,6 +80,13 @@ impl Connection {
         self.socket.set_read_timeout(idle).map_err(io::Error::from)
     }
 
+    /// Writes that make no progress for `limit` fail with `io::ErrorKind::TimedOut`.
+    pub fn set_write_timeout(&self, limit: Option<Duration>) -> io::Result<()> {
+        self.socket
+            .set_write_timeout(limit)
+            .map_err(io::Error::from)
+    }
+
     /// Runs the TLS handshake as server (implicit TLS, or after STARTTLS/STLS was answered).
     /// The caller must have dropped any plaintext received after the STARTTLS command.
     pub async fn start_tls(&mut self, config: Arc<rustls::ServerConfig>) -> io::Result<()> {

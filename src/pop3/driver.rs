@@ -164,9 +164,12 @@ enum Next {
 
 impl Driver {
     async fn run(mut self, mut session: Session, mut pending: Option<Action>) {
+        // Set here, not only at accept: a connection moved from another shard is a new stream.
+        let write_timeout = self.shard.state.config.limits.write_timeout;
         if self
             .connection
             .set_idle_timeout(Some(IDLE_TIMEOUT))
+            .and_then(|()| self.connection.set_write_timeout(Some(write_timeout)))
             .is_err()
         {
             return;
