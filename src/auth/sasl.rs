@@ -104,11 +104,30 @@ pub enum Mechanism {
     Login,
     CramMd5,
     ScramSha256,
+    /// SCRAM-SHA-256 with `tls-exporter` channel binding (RFC 7677, RFC 9266): offered only on
+    /// TLS 1.3 connections, where the exporter is defined.
+    ScramSha256Plus,
+}
+
+/// The channel-binding data of a TLS connection (RFC 5056), for SCRAM-SHA-256-PLUS. Given to
+/// the SASL server only where -PLUS is advertised: a client flag "y" then means a downgrade.
+#[derive(Clone)]
+pub struct ChannelBinding {
+    /// The RFC 5929/9266 type name, e.g. "tls-exporter".
+    pub kind: &'static str,
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for ChannelBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChannelBinding({})", self.kind)
+    }
 }
 
 impl Mechanism {
     /// Every mechanism, strongest first (the order to advertise them in).
-    pub const ALL: [Mechanism; 4] = [
+    pub const ALL: [Mechanism; 5] = [
+        Mechanism::ScramSha256Plus,
         Mechanism::ScramSha256,
         Mechanism::CramMd5,
         Mechanism::Plain,
@@ -122,7 +141,13 @@ impl Mechanism {
             Mechanism::Login => "LOGIN",
             Mechanism::CramMd5 => "CRAM-MD5",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
         }
+    }
+
+    /// -PLUS mechanisms: offered only where the connection has channel-binding data.
+    pub fn needs_channel_binding(self) -> bool {
+        matches!(self, Mechanism::ScramSha256Plus)
     }
 
     /// RFC 4422 §3.1: mechanism names are matched case-insensitively.
@@ -212,7 +237,24 @@ impl SaslServer {
         initial_response: Option<Vec<u8>>,
         server_name: &str,
     ) -> (SaslServer, Step) {
-        Self::start_inner(mechanism, initial_response, server_name, Nonce::Random)
+        Self::start_bound(mechanism, initial_response, server_name, None)
+    }
+
+    /// Like [`SaslServer::start`] on a connection that advertised SCRAM-SHA-256-PLUS with this
+    /// channel binding.
+    pub fn start_bound(
+        mechanism: Mechanism,
+        initial_response: Option<Vec<u8>>,
+        server_name: &str,
+        binding: Option<ChannelBinding>,
+    ) -> (SaslServer, Step) {
+        Self::start_inner(
+            mechanism,
+            initial_response,
+            server_name,
+            Nonce::Random,
+            binding,
+        )
     }
 
     /// Like [`SaslServer::start`] with a fixed nonce instead of a random one, for golden
@@ -239,6 +281,7 @@ impl SaslServer {
             initial_response,
             server_name,
             Nonce::Fixed(nonce),
+            None,
         )
     }
 
@@ -247,12 +290,17 @@ impl SaslServer {
         initial_response: Option<Vec<u8>>,
         server_name: &str,
         nonce: Nonce<'_>,
+        binding: Option<ChannelBinding>,
     ) -> (SaslServer, Step) {
         let (state, step) = match mechanism {
             Mechanism::Plain => plain::start(initial_response),
             Mechanism::Login => login::start(initial_response),
             Mechanism::CramMd5 => cram_md5::start(initial_response, server_name, nonce),
-            Mechanism::ScramSha256 => scram::start(initial_response, nonce),
+            Mechanism::ScramSha256 => scram::start(initial_response, nonce, false, binding),
+            Mechanism::ScramSha256Plus if binding.is_some() => {
+                scram::start(initial_response, nonce, true, binding)
+            }
+            Mechanism::ScramSha256Plus => fail(SaslError::MechanismUnavailable),
         };
         (SaslServer { mechanism, state }, step)
     }
@@ -401,7 +449,11 @@ mod tests {
             Mechanism::parse("Scram-Sha-256"),
             Some(Mechanism::ScramSha256)
         );
-        assert_eq!(Mechanism::parse("SCRAM-SHA-256-PLUS"), None);
+        assert_eq!(
+            Mechanism::parse("scram-sha-256-plus"),
+            Some(Mechanism::ScramSha256Plus)
+        );
+        assert!(Mechanism::ScramSha256Plus.needs_channel_binding());
         assert_eq!(Mechanism::parse("GSSAPI"), None);
         assert!(Mechanism::Plain.is_plaintext() && Mechanism::Login.is_plaintext());
         assert!(!Mechanism::CramMd5.is_plaintext() && !Mechanism::ScramSha256.is_plaintext());

@@ -96,8 +96,12 @@ pub struct AuthConfig {
 
 /// Offered unless configured otherwise. CRAM-MD5 is left out: it works only for accounts whose
 /// stored password is `{PLAIN}`, and clients that see it prefer it and do not fall back.
-pub const MECHANISMS_DEFAULT: [Mechanism; 3] =
-    [Mechanism::ScramSha256, Mechanism::Plain, Mechanism::Login];
+pub const MECHANISMS_DEFAULT: [Mechanism; 4] = [
+    Mechanism::ScramSha256Plus,
+    Mechanism::ScramSha256,
+    Mechanism::Plain,
+    Mechanism::Login,
+];
 
 impl Default for AuthConfig {
     fn default() -> Self {

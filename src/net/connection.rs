@@ -75,6 +75,22 @@ impl Connection {
         self.tls.as_ref().and_then(|tls| tls.server_name())
     }
 
+    /// The `tls-exporter` channel binding (RFC 9266) of a TLS 1.3 connection; none for TLS 1.2,
+    /// where the exporter is not a safe binding without extended master secret.
+    pub fn channel_binding(&self) -> Option<crate::auth::sasl::ChannelBinding> {
+        let tls = self.tls.as_ref()?;
+        if tls.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+            return None;
+        }
+        let data = tls
+            .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+            .ok()?;
+        Some(crate::auth::sasl::ChannelBinding {
+            kind: "tls-exporter",
+            data,
+        })
+    }
+
     /// Reads time out after `idle` (an `io::ErrorKind::TimedOut` error).
     pub fn set_idle_timeout(&self, idle: Option<Duration>) -> io::Result<()> {
         self.socket.set_read_timeout(idle).map_err(io::Error::from)

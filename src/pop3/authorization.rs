@@ -315,7 +315,12 @@ fn start_sasl(
     context: &mut Context,
     out: &mut Vec<u8>,
 ) -> Transition {
-    let offered = Mechanism::parse(name).filter(|m| context.config.mechanisms.contains(m));
+    // Configured, and bindable if it is -PLUS; PLAIN/LOGIN without TLS get their own answer.
+    let config = &context.config;
+    let offered = Mechanism::parse(name).filter(|m| {
+        config.mechanisms.contains(m)
+            && (!m.needs_channel_binding() || config.channel_binding.is_some())
+    });
     let Some(mechanism) = offered else {
         context.refuse(out, "-ERR unsupported authentication mechanism");
         return ready(None);
@@ -339,7 +344,15 @@ fn start_sasl(
             SaslServer::start_with_fixed_nonce(mechanism, initial_response, hostname, nonce);
         return sasl_step(server, step, context, out);
     }
-    let (server, step) = SaslServer::start(mechanism, initial_response, hostname);
+    // Given only where -PLUS is offered, so a client flag "y" there is a downgrade (RFC 5802 §6).
+    let plus_offered =
+        super::capability::mechanisms(&context.config).any(|m| m.needs_channel_binding());
+    let binding = context
+        .config
+        .channel_binding
+        .clone()
+        .filter(|_| plus_offered);
+    let (server, step) = SaslServer::start_bound(mechanism, initial_response, hostname, binding);
     sasl_step(server, step, context, out)
 }
 

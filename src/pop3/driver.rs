@@ -114,6 +114,7 @@ fn session_config(shard: &Shard, connection: &Connection, listener: &ListenerCon
         expire_days: None,
         login_delay_secs: 0,
         mechanisms: config.auth.mechanisms.clone(),
+        channel_binding: connection.channel_binding(),
         apop: config.auth.apop,
         apop_nonce: apop_nonce(),
     }
@@ -245,6 +246,7 @@ impl Driver {
                     return Next::Close;
                 }
                 session.tls_started();
+                session.set_channel_binding(self.connection.channel_binding());
                 Next::Action(None)
             }
             Action::Commit { delete_uids } => {

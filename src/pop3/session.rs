@@ -41,6 +41,8 @@ pub struct Pop3Config {
     pub login_delay_secs: u32,
     /// SASL mechanisms offered (PLAIN and LOGIN further need `plaintext_auth_allowed`).
     pub mechanisms: Vec<crate::auth::sasl::Mechanism>,
+    /// The TLS connection's channel binding; SCRAM-SHA-256-PLUS is offered only with one.
+    pub channel_binding: Option<crate::auth::sasl::ChannelBinding>,
     /// APOP: the greeting carries a timestamp only when it is enabled. Clients such as curl
     /// use APOP whenever they see one, and it works only for `{PLAIN}` accounts.
     pub apop: bool,
@@ -309,6 +311,11 @@ impl Session {
 
     /// Answers [`Action::StartTls`] once the handshake succeeded. The session is back at the
     /// start of AUTHORIZATION, with plaintext passwords allowed (RFC 2595 §4).
+    /// Set by the driver once TLS is up (TLS 1.3 exporter), before any AUTH.
+    pub fn set_channel_binding(&mut self, binding: Option<crate::auth::sasl::ChannelBinding>) {
+        self.context.config.channel_binding = binding;
+    }
+
     pub fn tls_started(&mut self) {
         let mut sink = Vec::new();
         self.resume(&mut sink, |state, context, _out| match state {

@@ -17,7 +17,13 @@ impl Session {
             .iter()
             .copied()
             .filter(|mechanism| plaintext_ok || !mechanism.is_plaintext())
+            .filter(|m| !m.needs_channel_binding() || self.config.channel_binding.is_some())
             .collect()
+    }
+
+    /// Set by the driver once TLS is up (TLS 1.3 exporter), before any AUTH.
+    pub fn set_channel_binding(&mut self, binding: Option<sasl::ChannelBinding>) {
+        self.config.channel_binding = binding;
     }
 
     pub(super) fn auth(&mut self, arguments: &str, out: &mut Vec<u8>) -> Option<Event> {
@@ -56,7 +62,11 @@ impl Session {
             );
         }
         let Some(mechanism) =
-            Mechanism::parse(name).filter(|m| self.config.auth_mechanisms.contains(m))
+            // Configured, and bindable if -PLUS; PLAIN/LOGIN without TLS get 538 below.
+            Mechanism::parse(name).filter(|m| {
+                self.config.auth_mechanisms.contains(m)
+                    && (!m.needs_channel_binding() || self.config.channel_binding.is_some())
+            })
         else {
             return self.reject(out, 504, "5.5.4", "Unrecognized authentication type");
         };
@@ -88,7 +98,17 @@ impl Session {
         initial: Option<Vec<u8>>,
         hostname: &str,
     ) -> (SaslServer, Step) {
-        SaslServer::start(mechanism, initial, hostname)
+        SaslServer::start_bound(mechanism, initial, hostname, self.offered_binding())
+    }
+
+    /// The binding the SASL server may demand: only where -PLUS is offered, so that a client
+    /// flag "y" there is recognised as a downgrade (RFC 5802 §6).
+    fn offered_binding(&self) -> Option<sasl::ChannelBinding> {
+        let plus_offered = self
+            .offered_mechanisms()
+            .iter()
+            .any(|m| m.needs_channel_binding());
+        self.config.channel_binding.clone().filter(|_| plus_offered)
     }
 
     #[cfg(test)]
@@ -100,7 +120,7 @@ impl Session {
     ) -> (SaslServer, Step) {
         match self.sasl_nonce {
             Some(nonce) => SaslServer::start_with_fixed_nonce(mechanism, initial, hostname, nonce),
-            None => SaslServer::start(mechanism, initial, hostname),
+            None => SaslServer::start_bound(mechanism, initial, hostname, self.offered_binding()),
         }
     }
 

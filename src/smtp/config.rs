@@ -85,6 +85,8 @@ impl SmtpLimits {
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
     pub mode: Mode,
+    /// The TLS connection's channel binding; SCRAM-SHA-256-PLUS is offered only with one.
+    pub channel_binding: Option<crate::auth::sasl::ChannelBinding>,
     /// Our name: in the greeting, EHLO reply and Received header.
     pub hostname: String,
     /// The client's address, for the Received header.
@@ -122,6 +124,7 @@ impl SmtpConfig {
             auth_required: submission,
             plaintext_auth_allowed: false,
             normalise_bare_line_endings: false,
+            channel_binding: None,
             limits: SmtpLimits::default(),
         }
     }

@@ -93,6 +93,7 @@ fn session_config(shard: &Shard, connection: &Connection, listener: &ListenerCon
     let loopback = connection.peer().ip().is_loopback();
     let mut session = SmtpConfig::new(mode, config.hostname.clone());
     session.peer = Some(connection.peer().ip());
+    session.channel_binding = connection.channel_binding();
     session.tls_active = tls_active;
     session.starttls_available = listener.tls == TlsMode::Starttls && !tls_active;
     // The session also allows PLAIN/LOGIN whenever TLS is active.
@@ -236,6 +237,7 @@ impl Driver {
                     let tls = self.shard.state.tls_for(&self.listener);
                     self.connection.start_tls(tls).await?;
                     session.tls_started();
+                    session.set_channel_binding(self.connection.channel_binding());
                 }
                 Event::Content(Content::Input(range)) => {
                     if let Some(message) = &mut self.message {

@@ -1,4 +1,5 @@
-//! SCRAM-SHA-256 (RFC 5802 §5 and §7, RFC 7677) without channel binding.
+//! SCRAM-SHA-256 and SCRAM-SHA-256-PLUS (RFC 5802 §5–§7, RFC 7677; `tls-exporter` binding,
+//! RFC 9266).
 //!
 //! client-first → NeedCredentials → server-first → client-final → server-final (`v=`) → the
 //! client's empty response → Success. An unknown user gets a plausible server-first built from
@@ -11,7 +12,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{Credentials, Nonce, SaslError, State, Step, Transition, fail, identity, random_bytes};
+use super::{
+    ChannelBinding, Credentials, Nonce, SaslError, State, Step, Transition, fail, identity,
+    random_bytes,
+};
 use crate::auth::password;
 use crate::auth::scram::{ITERATIONS_DEFAULT, SALT_OCTETS, ScramKeys, hmac_sha256};
 
@@ -24,8 +28,13 @@ const SERVER_NONCE_OCTETS: usize = 18;
 
 /// States are named by what has happened so far.
 pub(super) enum Scram {
-    /// The server nonce is chosen; client-first is due.
-    Started { server_nonce: String },
+    /// The server nonce is chosen; client-first is due. `plus`: the mechanism is -PLUS;
+    /// `binding`: this connection's binding, present iff -PLUS was advertised on it.
+    Started {
+        server_nonce: String,
+        plus: bool,
+        binding: Option<ChannelBinding>,
+    },
     /// client-first parsed; the caller is looking the account up.
     LookingUp {
         first: ClientFirst,
@@ -48,14 +57,20 @@ pub(super) enum Scram {
 
 /// The parsed client-first-message.
 pub(super) struct ClientFirst {
-    gs2_header: String,
+    /// What c= must decode to: the GS2 header, then the binding data when p= was used.
+    expected_binding: Vec<u8>,
     authzid: Option<String>,
     authcid: String,
     bare: String,
     client_nonce: String,
 }
 
-pub(super) fn start(initial_response: Option<Vec<u8>>, nonce: Nonce<'_>) -> Transition {
+pub(super) fn start(
+    initial_response: Option<Vec<u8>>,
+    nonce: Nonce<'_>,
+    plus: bool,
+    binding: Option<ChannelBinding>,
+) -> Transition {
     let server_nonce = match nonce {
         Nonce::Fixed(fixed) => fixed.to_owned(),
         Nonce::Random => match random_bytes::<SERVER_NONCE_OCTETS>() {
@@ -63,7 +78,11 @@ pub(super) fn start(initial_response: Option<Vec<u8>>, nonce: Nonce<'_>) -> Tran
             Err(error) => return fail(error),
         },
     };
-    let scram = Scram::Started { server_nonce };
+    let scram = Scram::Started {
+        server_nonce,
+        plus,
+        binding,
+    };
     match initial_response {
         Some(data) => scram.respond(&data),
         None => (State::Scram(Box::new(scram)), Step::Challenge(Vec::new())),
@@ -73,7 +92,11 @@ pub(super) fn start(initial_response: Option<Vec<u8>>, nonce: Nonce<'_>) -> Tran
 impl Scram {
     pub(super) fn respond(self, data: &[u8]) -> Transition {
         match self {
-            Scram::Started { server_nonce } => match parse_client_first(data) {
+            Scram::Started {
+                server_nonce,
+                plus,
+                binding,
+            } => match parse_client_first(data, plus, binding.as_ref()) {
                 Ok(first) => {
                     let step = Step::NeedCredentials {
                         authcid: first.authcid.clone(),
@@ -190,17 +213,37 @@ fn utf8(data: &[u8]) -> Result<&str, SaslError> {
 }
 
 /// client-first-message = gs2-header client-first-message-bare (RFC 5802 §7).
-fn parse_client_first(data: &[u8]) -> Result<ClientFirst, SaslError> {
+fn parse_client_first(
+    data: &[u8],
+    plus: bool,
+    binding: Option<&ChannelBinding>,
+) -> Result<ClientFirst, SaslError> {
     let text = utf8(data)?;
-    // gs2-cbind-flag: "n" (client cannot bind) and "y" (client could, thinks we cannot) are
-    // fine as we advertise no -PLUS mechanism. "p=" demands channel binding, which we do not
-    // support: RFC 5802 §7 e=channel-binding-not-supported.
-    let after_flag = if let Some(rest) = text.strip_prefix("n,") {
-        rest
+    // gs2-cbind-flag (RFC 5802 §6): "n" the client can't bind; "y" it could but thinks we
+    // can't — a downgrade if we advertised -PLUS here, which MUST fail; "p=<type>" binds, only
+    // in a -PLUS exchange, with the type we offer.
+    let (after_flag, binding_data): (&str, &[u8]) = if let Some(rest) = text.strip_prefix("n,") {
+        if plus {
+            return Err(SaslError::Malformed(
+                "SCRAM-SHA-256-PLUS needs channel binding",
+            ));
+        }
+        (rest, &[])
     } else if let Some(rest) = text.strip_prefix("y,") {
-        rest
-    } else if text.starts_with("p=") {
-        return Err(SaslError::Malformed("channel binding is not supported"));
+        if plus || binding.is_some() {
+            return Err(SaslError::Malformed(
+                "client thinks the server can't bind channels: downgrade refused",
+            ));
+        }
+        (rest, &[])
+    } else if let Some(rest) = text.strip_prefix("p=") {
+        let (kind, rest) = rest
+            .split_once(',')
+            .ok_or(SaslError::Malformed("GS2 header is not terminated"))?;
+        match binding {
+            Some(binding) if plus && binding.kind == kind => (rest, &binding.data),
+            _ => return Err(SaslError::Malformed("channel binding is not supported")),
+        }
     } else {
         return Err(SaslError::Malformed("bad GS2 channel-binding flag"));
     };
@@ -216,7 +259,9 @@ fn parse_client_first(data: &[u8]) -> Result<ClientFirst, SaslError> {
             Some(saslname(name)?)
         }
     };
-    let gs2_header = text[..text.len() - bare.len()].to_owned();
+    let gs2_header = &text[..text.len() - bare.len()];
+    let mut expected_binding = gs2_header.as_bytes().to_vec();
+    expected_binding.extend_from_slice(binding_data);
 
     let mut attributes = bare.split(',');
     let username = attributes.next().unwrap_or_default();
@@ -243,7 +288,7 @@ fn parse_client_first(data: &[u8]) -> Result<ClientFirst, SaslError> {
     }
     check_extensions(attributes)?;
     Ok(ClientFirst {
-        gs2_header,
+        expected_binding,
         authzid,
         authcid,
         bare: bare.to_owned(),
@@ -308,11 +353,12 @@ fn verify_client_final(
         .next()
         .and_then(|binding| binding.strip_prefix("c="))
         .ok_or(SaslError::Malformed("missing c= channel binding"))?;
-    // Without channel binding, c= is exactly the base64 of the GS2 header (RFC 5802 §5.1).
+    // c= is the base64 of the GS2 header followed by the channel-binding data, if any
+    // (RFC 5802 §5.1, §7).
     let binding = BASE64
         .decode(binding)
         .map_err(|_| SaslError::Malformed("c= is not base64"))?;
-    if binding != first.gs2_header.as_bytes() {
+    if !bool::from(binding.ct_eq(&first.expected_binding)) {
         return Err(SaslError::Malformed(
             "channel binding does not match the GS2 header",
         ));

@@ -65,6 +65,7 @@ pub(super) fn config() -> Pop3Config {
         login_delay_secs: 0,
         mechanisms: crate::auth::sasl::Mechanism::ALL.to_vec(),
         apop: true,
+        channel_binding: None,
         apop_nonce: "1896.697170952".into(),
     }
 }
