@@ -137,3 +137,38 @@ def test_hostile_input_keeps_the_connection_usable(server):
             assert reader.readline().startswith(b"-ERR"), command
         raw.sendall(b"QUIT\r\n")
         assert reader.readline().startswith(b"+OK")
+
+
+def test_failed_logins_are_delayed_then_refused_per_ip(tmp_path):
+    """A doubling delay per failure from one IP, then refusal even of the right password until
+    the window passes (one shard: the throttle is per shard)."""
+    import time
+    from conftest import Server
+
+    server = Server(
+        tmp_path,
+        shards=1,
+        extra_config="[auth]\nfailures_per_ip_max = 3\nfailure_delay_base_ms = 200\n"
+        "failure_delay_max_ms = 800\n",
+    )
+    server.cli("domain", "add", "example.test")
+    server.add_user(ALICE, USERS[ALICE])
+    server.start()
+    try:
+        client = connect(server)
+        timings = []
+        for _ in range(3):
+            client.user(ALICE)
+            started = time.monotonic()
+            with pytest.raises(poplib.error_proto):
+                client.pass_("wrong")
+            timings.append(time.monotonic() - started)
+        # 200 ms, then (200 before + 400 after), then (400 + 800): each failure costs more.
+        assert timings[0] >= 0.19 and timings[1] > timings[0] and timings[2] > timings[1], timings
+        client.user(ALICE)
+        with pytest.raises(poplib.error_proto) as refused:
+            client.pass_(USERS[ALICE])
+        assert refused.value.args[0].startswith(b"-ERR [AUTH]")
+        client.close()
+    finally:
+        assert server.stop() == 0

@@ -211,6 +211,11 @@ def test_sighup_reloads_certificates_for_new_connections(tmp_path):
     server.start()
     try:
         first = served_certificate(server)
+        # A connection established before the reload keeps working through it.
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        established = poplib.POP3_SSL("127.0.0.1", server.port("pop3s"), context=context, timeout=10)
         make("second.test")
         server.process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10
@@ -218,6 +223,8 @@ def test_sighup_reloads_certificates_for_new_connections(tmp_path):
             assert time.monotonic() < deadline, "certificate not reloaded"
             time.sleep(0.2)
         assert b"second.test" in served_certificate(server)
+        assert "SASL" in established.capa()
+        established.quit()
     finally:
         assert server.stop() == 0
 
