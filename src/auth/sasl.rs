@@ -150,6 +150,11 @@ impl Mechanism {
         matches!(self, Mechanism::ScramSha256Plus)
     }
 
+    /// Whether the mechanism can run on a connection with (or without) channel binding.
+    pub fn available_with(self, binding: Option<&ChannelBinding>) -> bool {
+        !self.needs_channel_binding() || binding.is_some()
+    }
+
     /// RFC 4422 §3.1: mechanism names are matched case-insensitively.
     pub fn parse(name: &str) -> Option<Mechanism> {
         Mechanism::ALL
@@ -162,6 +167,17 @@ impl Mechanism {
     pub fn is_plaintext(self) -> bool {
         matches!(self, Mechanism::Plain | Mechanism::Login)
     }
+}
+
+/// The binding an exchange starts with: the connection's, but only where a -PLUS mechanism is
+/// among those `offered`, so that a client's "y" flag there is refused as a downgrade
+/// (RFC 5802 §6) and accepted elsewhere.
+pub fn binding_for_exchange(
+    mut offered: impl Iterator<Item = Mechanism>,
+    binding: Option<&ChannelBinding>,
+) -> Option<ChannelBinding> {
+    let plus_offered = offered.any(|m| m.needs_channel_binding());
+    binding.filter(|_| plus_offered).cloned()
 }
 
 /// What the caller found for an account. An unknown user is `Credentials::default()` (both

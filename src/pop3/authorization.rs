@@ -318,8 +318,7 @@ fn start_sasl(
     // Configured, and bindable if it is -PLUS; PLAIN/LOGIN without TLS get their own answer.
     let config = &context.config;
     let offered = Mechanism::parse(name).filter(|m| {
-        config.mechanisms.contains(m)
-            && (!m.needs_channel_binding() || config.channel_binding.is_some())
+        config.mechanisms.contains(m) && m.available_with(config.channel_binding.as_ref())
     });
     let Some(mechanism) = offered else {
         context.refuse(out, "-ERR unsupported authentication mechanism");
@@ -344,14 +343,10 @@ fn start_sasl(
             SaslServer::start_with_fixed_nonce(mechanism, initial_response, hostname, nonce);
         return sasl_step(server, step, context, out);
     }
-    // Given only where -PLUS is offered, so a client flag "y" there is a downgrade (RFC 5802 §6).
-    let plus_offered =
-        super::capability::mechanisms(&context.config).any(|m| m.needs_channel_binding());
-    let binding = context
-        .config
-        .channel_binding
-        .clone()
-        .filter(|_| plus_offered);
+    let binding = sasl::binding_for_exchange(
+        super::capability::mechanisms(&context.config),
+        context.config.channel_binding.as_ref(),
+    );
     let (server, step) = SaslServer::start_bound(mechanism, initial_response, hostname, binding);
     sasl_step(server, step, context, out)
 }

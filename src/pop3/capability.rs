@@ -10,7 +10,7 @@ pub(super) fn mechanisms(config: &Pop3Config) -> impl Iterator<Item = Mechanism>
     Mechanism::ALL
         .into_iter()
         .filter(|mechanism| config.mechanisms.contains(mechanism))
-        .filter(|m| !m.needs_channel_binding() || config.channel_binding.is_some())
+        .filter(|m| m.available_with(config.channel_binding.as_ref()))
         .filter(|mechanism| !mechanism.is_plaintext() || config.plaintext_auth_allowed)
 }
 

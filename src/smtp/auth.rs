@@ -17,7 +17,7 @@ impl Session {
             .iter()
             .copied()
             .filter(|mechanism| plaintext_ok || !mechanism.is_plaintext())
-            .filter(|m| !m.needs_channel_binding() || self.config.channel_binding.is_some())
+            .filter(|m| m.available_with(self.config.channel_binding.as_ref()))
             .collect()
     }
 
@@ -65,7 +65,7 @@ impl Session {
             // Configured, and bindable if -PLUS; PLAIN/LOGIN without TLS get 538 below.
             Mechanism::parse(name).filter(|m| {
                 self.config.auth_mechanisms.contains(m)
-                    && (!m.needs_channel_binding() || self.config.channel_binding.is_some())
+                    && m.available_with(self.config.channel_binding.as_ref())
             })
         else {
             return self.reject(out, 504, "5.5.4", "Unrecognized authentication type");
@@ -101,14 +101,11 @@ impl Session {
         SaslServer::start_bound(mechanism, initial, hostname, self.offered_binding())
     }
 
-    /// The binding the SASL server may demand: only where -PLUS is offered, so that a client
-    /// flag "y" there is recognised as a downgrade (RFC 5802 §6).
     fn offered_binding(&self) -> Option<sasl::ChannelBinding> {
-        let plus_offered = self
-            .offered_mechanisms()
-            .iter()
-            .any(|m| m.needs_channel_binding());
-        self.config.channel_binding.clone().filter(|_| plus_offered)
+        sasl::binding_for_exchange(
+            self.offered_mechanisms().into_iter(),
+            self.config.channel_binding.as_ref(),
+        )
     }
 
     #[cfg(test)]
