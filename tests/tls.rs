@@ -302,6 +302,22 @@ fn a_tls_connection_moves_between_executors_mid_session() {
     );
 }
 
+/// rustls takes at most 64 KiB of plaintext at once: a larger reply must still arrive whole.
+#[test]
+fn replies_larger_than_the_tls_buffer_arrive_whole() {
+    let (dir, tls) = two_certificates();
+    let address = start_server(tls, dir.path(), false);
+    let long = "x".repeat(300_000);
+    let (replies, _) = rustls_exchange(
+        address,
+        "a.test",
+        &rustls::version::TLS13,
+        &[&long, "after"],
+    );
+    assert_eq!(replies[0].len(), "a.test ".len() + long.len() + 2);
+    assert_eq!(replies[1], "a.test after\r\n");
+}
+
 #[test]
 fn self_signed_default_serves_tls_with_no_configuration() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -153,9 +153,17 @@ impl Connection {
                 self.socket.write_all(bytes).await?;
                 self.socket.flush().await
             }
-            Some(tls) => {
-                tls.writer().write_all(bytes)?;
-                self.flush_tls().await
+            Some(_) => {
+                // rustls buffers at most 64 KiB of plaintext: hand it what it takes, send that,
+                // and go on (a RETR reply or a LIST can be far larger).
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    let tls = self.tls.as_mut().expect("matched Some above");
+                    let taken = tls.writer().write(rest)?;
+                    rest = &rest[taken..];
+                    self.flush_tls().await?;
+                }
+                Ok(())
             }
         }
     }
