@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from .accounts import INGEST_PATTERN, download_pattern
+from .accounts import DOMAIN, INGEST_PATTERN, download_pattern
 from .install import LOAD_BINARY
 
 LEG_TIMEOUT_MARGIN_SECS = 120
@@ -21,7 +21,8 @@ def command(scenario, mode, port, accounts, seed, json_path, load_cpus):
     arguments = [
         load_binary(), scenario.protocol,
         "--host", "127.0.0.1", "--port", str(port), "--tls", scenario.tls,
-        "--users", users, "--user-count", str(accounts.count), "--password", accounts.password,
+        "--from", f"load@{DOMAIN}", "--users", users, "--user-count", str(accounts.count),
+        "--password", accounts.password,
         "--connections", str(scenario.connections),
         "--duration", f"{mode.duration_secs}s", "--warmup", f"{mode.warmup_secs}s",
         "--seed", str(seed), "--json", str(json_path), "--quiet",

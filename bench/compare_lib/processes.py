@@ -14,6 +14,8 @@ GROUP_EXIT_WAIT_SECS = 3
 PORT_WAIT_SECS = 30
 
 _running = []
+# Process groups made by daemons that call setsid() themselves (Postfix's master).
+_groups = []
 
 
 class CommandFailed(RuntimeError):
@@ -67,17 +69,51 @@ def stop(process, stop_signal=signal.SIGTERM):
 
 def _wait_for_group_exit(group, timeout_secs):
     deadline = time.monotonic() + timeout_secs
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(group, 0)
-        except (ProcessLookupError, PermissionError):
-            return
+    while time.monotonic() < deadline and _live_members(group):
         time.sleep(0.1)
+
+
+def _live_members(group):
+    """Processes of the group that are not zombies (those are only waiting to be reaped)."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, process_group = fields[0], int(fields[2])
+        if process_group == group and state != "Z":
+            members.append(int(entry.name))
+    return members
 
 
 def stop_all():
     for process in list(reversed(_running)):
         stop(process)
+    for group in list(_groups):
+        stop_group(group)
+
+
+def track_group(group):
+    """A process group to stop at exit, like the processes started here."""
+    _groups.append(group)
+
+
+def stop_group(group, stop_signal=signal.SIGTERM):
+    if group in _groups:
+        _groups.remove(group)
+    try:
+        os.killpg(group, stop_signal)
+    except (ProcessLookupError, PermissionError):
+        return
+    _wait_for_group_exit(group, STOP_TIMEOUT_SECS)
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _signal_group(process, stop_signal):

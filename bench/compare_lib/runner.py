@@ -1,9 +1,11 @@
-"""Steps 3 and 5: start the servers, check them, fill the POP3 accounts, run the legs A/B."""
+"""Steps 3 and 5: start the servers, check them, fill their accounts, run the legs A/B."""
 
 import json
+import os
 import time
 
 from . import fill, loader, verify
+from .accounts import INGEST_PATTERN, download_pattern
 from .scenarios import DOVECOT, DOVECOT_NO_FSYNC, POSTFIX
 from .servers.dovecot import Dovecot
 from .servers.postern import Postern
@@ -16,12 +18,12 @@ SEED_BASE = 20240601
 class Servers:
     """All instances of one run, by name; started together, stopped together."""
 
-    def __init__(self, workdir, accounts, certificate, key, with_no_fsync):
+    def __init__(self, workdir, accounts, certificate, key, with_no_fsync, dovecot_fsync):
         tls = (certificate, key)
         self.postern = Postern(workdir, accounts, *tls)
-        self.dovecot = Dovecot(workdir, accounts, *tls)
+        self.dovecot = Dovecot(workdir, accounts, *tls, fsync=dovecot_fsync)
         self.postfix = PostfixToDovecot(workdir, accounts, *tls, self.dovecot)
-        self.dovecot_no_fsync = Dovecot(workdir, accounts, *tls, fsync=False) if with_no_fsync else None
+        self.dovecot_no_fsync = Dovecot(workdir, accounts, *tls, fsync="never") if with_no_fsync else None
         self.by_name = {
             "postern": self.postern,
             DOVECOT: self.dovecot,
@@ -38,9 +40,11 @@ class Servers:
             server.prepare()
             server.start()
 
-    def stop(self):
+    def stop(self, log):
         for server in reversed(self.all()):
+            started = time.monotonic()
             server.stop()
+            log(f"stopped {server.label} in {time.monotonic() - started:.1f} s")
 
     def verify(self, certificate, password, log):
         context = verify.tls_context(certificate)
@@ -51,12 +55,18 @@ class Servers:
         if self.dovecot_no_fsync is not None:
             verify.verify_dovecot(self.dovecot_no_fsync, password, context)
 
-    def fill_download_accounts(self, accounts, messages_per_user, log):
+    def fill_accounts(self, accounts, messages_per_user, log):
+        """POP3 accounts get their messages; every ingest account one, on every LMTP server."""
+        lmtp_servers = [server for server in self.all() if "lmtp" in server.ports]
+        jobs = [(server, INGEST_PATTERN, "4k", 1) for server in lmtp_servers]
         for size in accounts.download_sizes:
             for server in (self.postern, self.dovecot):
-                started = time.monotonic()
-                count = fill.fill(server.ports["lmtp"], accounts, size, messages_per_user)
-                log(f"filled {server.label}: {count} messages of {size} in {time.monotonic() - started:.1f} s")
+                jobs.append((server, download_pattern(size), size, messages_per_user))
+        for server, pattern, size, count in jobs:
+            started = time.monotonic()
+            total = fill.fill(server.ports["lmtp"], accounts.numbered(pattern), size, count)
+            elapsed = time.monotonic() - started
+            log(f"filled {server.label}: {total} messages of {size} to {pattern} in {elapsed:.1f} s")
 
     def versions(self):
         return {server.label: server.version() for server in self.all()}
@@ -70,7 +80,9 @@ def run_leg(servers, scenario, server_name, repeat, mode, accounts, directory, l
         scenario, mode, server.ports[scenario.protocol], accounts, SEED_BASE + repeat, json_path, load_cpus
     )
     timeout = mode.duration_secs + mode.warmup_secs + loader.LEG_TIMEOUT_MARGIN_SECS
+    load_average = os.getloadavg()[0]
     result = loader.run_leg(arguments, json_path, directory / f"{name}.log", timeout)
+    result["load_average_at_start"] = load_average
     if server_name == POSTFIX:
         result["queue_drain_secs"] = servers.postfix.wait_for_empty_queue(POSTFIX_DRAIN_TIMEOUT_SECS)
     return result

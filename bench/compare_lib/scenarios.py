@@ -25,6 +25,11 @@ class Scenario:
         return "retr" if self.protocol == "pop3" else "deliver"
 
     @property
+    def secondary_operations(self):
+        """Operations shown under the headline one: a POP3 session's login."""
+        return ("login",) if self.protocol == "pop3" else ()
+
+    @property
     def unit(self):
         return "messages retrieved/s" if self.protocol == "pop3" else "messages acknowledged/s"
 
@@ -40,10 +45,17 @@ class Mode:
     scenarios: tuple
 
 
+INGEST_COMPETITOR_TITLES = {
+    DOVECOT: "Dovecot LMTP",
+    DOVECOT_NO_FSYNC: "Dovecot LMTP, no fsync",
+    POSTFIX: "Postfix→Dovecot",
+}
+
+
 def ingest(protocol, competitor, size="4k", recipients=1, connections=16, tls="none"):
-    server = {DOVECOT: "Dovecot LMTP", DOVECOT_NO_FSYNC: "Dovecot LMTP, no fsync", POSTFIX: "Postfix→Dovecot"}[competitor]
-    suffix = "" if tls == "none" else f"-{tls}"
-    key = f"{protocol}-{size}-r{recipients}-c{connections}{suffix}" + ("-nofsync" if competitor == DOVECOT_NO_FSYNC else "")
+    server = INGEST_COMPETITOR_TITLES[competitor]
+    suffix = ("" if tls == "none" else f"-{tls}") + ("-nofsync" if competitor == DOVECOT_NO_FSYNC else "")
+    key = f"{protocol}-{size}-r{recipients}-c{connections}{suffix}"
     title = (
         f"{protocol.upper()} ingest, {size}, {recipients} recipient{'s' if recipients > 1 else ''}, "
         f"{connections} connections{', ' + tls.upper() if tls != 'none' else ''} — Postern vs {server}"
@@ -60,7 +72,7 @@ def download(size="4k", connections=16, tls="none"):
     return Scenario(f"pop3-retr-{size}-c{connections}{suffix}", title, "pop3", DOVECOT, size, 1, connections, tls)
 
 
-SMOKE = Mode("smoke", 2, 1, 1, 10, 3, (
+SMOKE = Mode("smoke", 2, 1, 1, 32, 3, (
     ingest("lmtp", DOVECOT),
     ingest("smtp", POSTFIX),
     download(),

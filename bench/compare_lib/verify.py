@@ -4,6 +4,7 @@ Python's own smtplib and poplib are the clients; each check uses STARTTLS/STLS w
 certificate, so TLS is verified too.
 """
 
+import functools
 import poplib
 import smtplib
 import ssl
@@ -71,14 +72,14 @@ def check_delivery(what, deliver, read_back):
 
 
 def verify_postern(postern, password, context):
-    pop3 = lambda token: pop3_has(postern.ports["pop3"], token, password, context)
-    check_delivery("Postern LMTP", lambda token: deliver_lmtp(postern.ports["lmtp"], token), pop3)
-    check_delivery("Postern SMTP", lambda token: deliver_smtp(postern.ports["smtp"], token, context), pop3)
+    read_back = functools.partial(pop3_has, postern.ports["pop3"], password=password, context=context)
+    check_delivery("Postern LMTP", functools.partial(deliver_lmtp, postern.ports["lmtp"]), read_back)
+    check_delivery("Postern SMTP", functools.partial(deliver_smtp, postern.ports["smtp"], context=context), read_back)
 
 
 def verify_dovecot(dovecot, password, context):
-    pop3 = lambda token: pop3_has(dovecot.ports["pop3"], token, password, context)
-    check_delivery(f"{dovecot.label} LMTP", lambda token: deliver_lmtp(dovecot.ports["lmtp"], token), pop3)
+    read_back = functools.partial(pop3_has, dovecot.ports["pop3"], password=password, context=context)
+    check_delivery(f"{dovecot.label} LMTP", functools.partial(deliver_lmtp, dovecot.ports["lmtp"]), read_back)
 
 
 def verify_postfix(postfix, dovecot, password, context):
@@ -87,4 +88,5 @@ def verify_postfix(postfix, dovecot, password, context):
             raise VerificationFailed("Postfix did not hand the message to Dovecot LMTP")
         return pop3_has(dovecot.ports["pop3"], token, password, context)
 
-    check_delivery("Postfix SMTP → Dovecot", lambda token: deliver_smtp(postfix.ports["smtp"], token, context), read_back)
+    deliver = functools.partial(deliver_smtp, postfix.ports["smtp"], context=context)
+    check_delivery("Postfix SMTP → Dovecot", deliver, read_back)

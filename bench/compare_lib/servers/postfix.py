@@ -11,7 +11,7 @@ import signal
 import time
 
 from ..accounts import DOMAIN
-from ..processes import free_port, run, start, stop, wait_for_port
+from ..processes import free_port, run, start, stop, stop_group, track_group, wait_for_port
 
 POSTFIX_BINARY = "/usr/sbin/postfix"
 QUEUE_FOLDERS = ("maildrop", "incoming", "active", "deferred", "hold")
@@ -56,6 +56,7 @@ class PostfixToDovecot:
         self.dovecot = dovecot
         self.ports = {"smtp": free_port()}
         self.process = None
+        self.master_group = None
 
     def prepare(self):
         for directory in (self.config_dir, self.queue_dir, self.root / "data", self.root / "log"):
@@ -114,10 +115,22 @@ smtpd_tls_security_level = may
             [POSTFIX_BINARY, "-c", self.config_dir, "start-fg"], self.root / "log" / "master.log"
         )
         wait_for_port(self.ports["smtp"], self.process, "Postfix smtpd")
+        # The master calls setsid(), leaving the group started above: track its own group too.
+        self.master_group = self.master_pid()
+        if self.master_group is not None:
+            track_group(self.master_group)
+
+    def master_pid(self):
+        try:
+            return int((self.queue_dir / "pid" / "master.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def stop(self):
         if self.process is not None:
             self.postfix("stop", check=False)
+            if self.master_group is not None:
+                stop_group(self.master_group)
             stop(self.process, signal.SIGTERM)
             self.process = None
 

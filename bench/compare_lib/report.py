@@ -1,0 +1,247 @@
+"""Step 6: REPORT.md with the machine, a headline table, a table and a latency plot per scenario."""
+
+from . import svg
+from .statistics import PERCENTILES, ratio, summarise
+
+COMPETITOR_LABELS = {"dovecot": "Dovecot", "postfix": "Postfix→Dovecot", "dovecot-nofsync": "Dovecot (no fsync)"}
+
+DOVECOT_FSYNC_TEXT = {
+    "always": "`mail_fsync = always`: every write (the Maildir file, the index) is fsynced before 250",
+    "optimized": "`mail_fsync = optimized` (Dovecot's default): the Maildir file is fsynced before 250",
+}
+DURABILITY_NOTES = """\
+## What "acknowledged" means for each server
+
+- **Postern** answers 250 only after the message is in its log and the log is fsynced (group
+  commit: one fdatasync covers every message waiting for it). Postern has no setting that turns
+  this off, so it has no no-fsync leg; its fsync figures are compared with Dovecot's no-fsync ones.
+- **Dovecot LMTP** runs with {dovecot_fsync}. The *no fsync* legs use `mail_fsync = never` and are labelled so; they show what
+  Dovecot does when the disk is taken out of the path, not a safe configuration.
+- **Postfix→Dovecot**: Postfix answers 250 to DATA once its queue file is fsynced (that is
+  Postfix's durability promise); it then relays to that Dovecot over LMTP in the
+  background. The figures are Postfix's 250s; *queue drain* is how long Postfix still needed,
+  after the load stopped, to hand everything to Dovecot.
+- **POP3**: each server's download accounts were filled over its own LMTP with the same
+  messages before the first leg; RETR does not delete, so every leg reads the same mailboxes.
+"""
+
+
+ROTATIONAL_TEXT = {True: "rotational flag set", False: "non-rotational", None: "rotational flag unknown"}
+
+
+def cell(spread, digits=0):
+    if spread is None:
+        return "–"
+    if spread.low == spread.high:
+        return f"{spread.median:.{digits}f}"
+    return f"{spread.median:.{digits}f} ({spread.low:.{digits}f}–{spread.high:.{digits}f})"
+
+
+def ratio_cell(value):
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def machine_section(machine, versions, loads_at_legs):
+    disk = machine["disk"]
+    rotational = ROTATIONAL_TEXT[disk["rotational"]]
+    rows = [
+        ("CPUs", f"{machine['cpus']} × {machine['cpu_model']}"),
+        ("memory", f"{machine['memory_gib']} GiB"),
+        ("OS, kernel", f"{machine['os']}, Linux {machine['kernel']}"),
+        ("workdir disk", f"{disk['device']} ({disk['filesystem']}, {disk['size_gib']} GiB, {rotational})"),
+        ("fdatasync rate", fdatasync_text(machine)),
+        ("loopback bandwidth", f"{machine['loopback_mb_per_sec']:.0f} MB/s (one TCP stream over 127.0.0.1)"),
+        ("load average (1, 5, 15 min)", load_text(machine)),
+    ]
+    if loads_at_legs:
+        rows.append(("1-minute load at the legs' starts (includes this run)",
+                     f"{min(loads_at_legs):.1f}–{max(loads_at_legs):.1f}"))
+    rows += [(f"{label} version", version) for label, version in versions.items()]
+    lines = ["## Machine", "", "| | |", "| --- | --- |"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines) + "\n"
+
+
+def leg_loads(legs):
+    return [
+        result["load_average_at_start"]
+        for servers in legs.values() for results in servers.values() for result in results
+        if "load_average_at_start" in result
+    ]
+
+
+def busy_warning(machine):
+    """Other work on the machine competes with the servers; say so where nobody can miss it.
+
+    Only the load before the build is surely other work: later averages include the run's own
+    processes (Dovecot's sixteen busy lmtp processes alone make a load of sixteen)."""
+    before = machine.get("load_average_before_build", machine["load_average"])[0]
+    if before <= machine["cpus"] / 2:
+        return ""
+    return (
+        f"> **The machine was busy**: 1-minute load average {before:.1f} on {machine['cpus']} CPUs "
+        f"before the run: absolute figures are low and noisy; the interleaved ratios "
+        "are the part to read. Run it again on an idle machine before quoting numbers.\n"
+    )
+
+
+def load_text(machine):
+    """Other work on the machine shows here; on a busy machine, figures are noisier and lower."""
+    text = ""
+    if "load_average_before_build" in machine:
+        text += "before the build " + ", ".join(f"{value:.2f}" for value in machine["load_average_before_build"]) + "; "
+    text += "at start " + ", ".join(f"{value:.2f}" for value in machine["load_average"])
+    if "load_average_at_end" in machine:
+        text += "; at end " + ", ".join(f"{value:.2f}" for value in machine["load_average_at_end"])
+    return text
+
+
+def fdatasync_text(machine):
+    text = f"{machine['fdatasync_per_sec']:.0f} /s before the runs"
+    if "fdatasync_per_sec_at_end" in machine:
+        text += f", {machine['fdatasync_per_sec_at_end']:.0f} /s after"
+    return text + " (one writer: 4 KiB appends, each followed by fdatasync)"
+
+
+def headline_section(mode, summaries):
+    lines = [
+        "## Headline (medians)", "",
+        "| scenario | Postern ops/s | other ops/s | Postern ÷ other | Postern p99 ms | other p99 ms |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for scenario in mode.scenarios:
+        postern, other = summaries[scenario.key]
+        lines.append(
+            f"| {scenario.title} | {cell(postern.ops_per_sec)} | {cell(other.ops_per_sec)} | "
+            f"{ratio_cell(ratio(postern.ops_per_sec, other.ops_per_sec))} | "
+            f"{cell(postern.latency_ms['p99'], 2)} | {cell(other.latency_ms['p99'], 2)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def secondary_rows(scenario, legs):
+    """Rows for the scenario's other operations (POP3 logins): rate and latency."""
+    rows = []
+    runs = legs.get(scenario.key, {})
+    for operation in scenario.secondary_operations:
+        mine = summarise(runs.get("postern", []), operation)
+        theirs = summarise(runs.get(scenario.competitor, []), operation)
+        rows.append((f"{operation}s/s", mine.ops_per_sec, theirs.ops_per_sec, 0))
+        for name in ("p50", "p99"):
+            rows.append((f"{operation} {name} latency, ms", mine.latency_ms[name], theirs.latency_ms[name], 2))
+    return rows
+
+
+def scenario_section(scenario, postern, other, plot_link, extra_rows=()):
+    label = COMPETITOR_LABELS[scenario.competitor]
+    rows = [
+        (scenario.unit, postern.ops_per_sec, other.ops_per_sec, 0),
+        ("MB/s", postern.mb_per_sec, other.mb_per_sec, 1),
+    ]
+    rows += [(f"{name} latency, ms", postern.latency_ms[name], other.latency_ms[name], 2) for name, _ in PERCENTILES]
+    rows += list(extra_rows)
+    lines = [
+        f"### {scenario.title}", "",
+        f"Median (min–max) over {max(postern.runs, other.runs)} repeat(s); "
+        f"ratios are Postern ÷ {label} of the medians (above 1 is better for throughput, below 1 for latency).", "",
+        f"| | Postern | {label} | Postern ÷ {label} |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, mine, theirs, digits in rows:
+        lines.append(f"| {name} | {cell(mine, digits)} | {cell(theirs, digits)} | {ratio_cell(ratio(mine, theirs))} |")
+    lines.append(
+        f"| operations (errors) | {postern.operations} ({postern.errors}) | "
+        f"{other.operations} ({other.errors}) | |"
+    )
+    lines.append(
+        f"| load generator CPU | {cell(percent(postern.generator_cpu))} % | {cell(percent(other.generator_cpu))} % | |"
+    )
+    if other.queue_drain_secs is not None:
+        lines.append(f"| Postfix queue drain after the run, s | | {cell(other.queue_drain_secs, 1)} | |")
+    for name, summary in (("Postern", postern), (label, other)):
+        for failure in summary.failures:
+            lines.append(f"\n**{name}: a leg failed:** `{failure.strip().splitlines()[-1][:300]}`")
+    if plot_link:
+        lines += ["", f"![latency, {scenario.title}]({plot_link})"]
+    return "\n".join(lines) + "\n"
+
+
+def percent(spread):
+    if spread is None:
+        return None
+    return type(spread)(spread.median * 100, spread.low * 100, spread.high * 100)
+
+
+def summarise_all(mode, legs):
+    summaries = {}
+    for scenario in mode.scenarios:
+        runs = legs.get(scenario.key, {})
+        summaries[scenario.key] = (
+            summarise(runs.get("postern", []), scenario.operation),
+            summarise(runs.get(scenario.competitor, []), scenario.operation),
+        )
+    return summaries
+
+
+def write_plots(mode, summaries, directory):
+    """One SVG per scenario; returns {scenario key: file name}."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names = {}
+    for scenario in mode.scenarios:
+        postern, other = summaries[scenario.key]
+        series = [
+            ("Postern", medians(postern.latency_ms)),
+            (COMPETITOR_LABELS[scenario.competitor], medians(other.latency_ms)),
+        ]
+        image = svg.latency_plot(scenario.title, series)
+        if image:
+            name = f"{scenario.key}.svg"
+            (directory / name).write_text(image)
+            names[scenario.key] = name
+    return names
+
+
+def medians(latency_ms):
+    return {label: spread.median for label, spread in latency_ms.items() if spread is not None}
+
+
+def render(run, mode, legs, plot_names, plots_link_prefix):
+    summaries = summarise_all(mode, legs)
+    parts = [
+        f"# Postern vs Dovecot and Postfix→Dovecot — {run['date']}", "",
+        f"`{run['command']}` — mode **{mode.name}**: {mode.repeats} repeat(s) of each leg, "
+        f"{mode.duration_secs} s measured after {mode.warmup_secs} s of warm-up, legs interleaved "
+        f"(Postern, other, Postern, other, …); {mode.user_count} accounts per set, one plain password, "
+        f"the same self-signed certificate for every server; all on 127.0.0.1. "
+        f"The load generator (`postern-load`) runs on the same machine and its CPU use is shown. "
+        f"The whole run took {run.get('elapsed_secs', '?')} s.", "",
+        busy_warning(run["machine"]),
+        machine_section(run["machine"], run["versions"], leg_loads(legs)),
+        headline_section(mode, summaries),
+        DURABILITY_NOTES.format(dovecot_fsync=DOVECOT_FSYNC_TEXT[run.get("dovecot_fsync", "always")]),
+        "## Scenarios", "",
+    ]
+    for scenario in mode.scenarios:
+        postern, other = summaries[scenario.key]
+        name = plot_names.get(scenario.key)
+        link = f"{plots_link_prefix}{name}" if name else None
+        parts.append(scenario_section(scenario, postern, other, link, secondary_rows(scenario, legs)))
+    return "\n".join(parts)
+
+
+def headline_rows(mode, legs):
+    """The headline table alone, for the terminal."""
+    return headline_section(mode, summarise_all(mode, legs))
+
+
+def readme_headline(run, mode, legs, report_link):
+    """What bench/README.md shows of the latest published report: the machine and the headline."""
+    machine = run["machine"]
+    table = headline_section(mode, summarise_all(mode, legs)).split("\n", 2)[2]
+    return (
+        f"From [{run['date']}]({report_link}), `{run['command']}`, on {machine['cpus']} × "
+        f"{machine['cpu_model']}, {machine['memory_gib']} GiB, Linux {machine['kernel']}, "
+        f"{machine['disk']['filesystem']} on {machine['disk']['device']} "
+        f"(fdatasync {machine['fdatasync_per_sec']:.0f}/s, loopback {machine['loopback_mb_per_sec']:.0f} MB/s). "
+        f"Medians (min–max) of {mode.repeats} interleaved repeats:\n\n{table}"
+    )
