@@ -15,3 +15,6 @@ pub mod pop3;
 pub mod runtime;
 pub mod smtp;
 pub mod tls;
+
+#[cfg(test)]
+mod testing;

@@ -3,21 +3,7 @@
 
 use super::*;
 
-/// xorshift64*: deterministic, no dependency.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
+use crate::testing::Random;
 
 /// Fragments that reach deep states, mixed with noise.
 const FRAGMENTS: &[&[u8]] = &[
