@@ -36,6 +36,7 @@ struct FileLimits {
     connections_per_shard_max: Option<Spanned<u32>>,
     connections_per_ip_max: Option<Spanned<u32>>,
     write_timeout_secs: Option<Spanned<u64>>,
+    pop3_login_delay_secs: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -263,6 +264,12 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             Some(secs) => Duration::from_secs(*secs.get_ref()),
             None => limits_base.write_timeout,
         },
+        pop3_login_delay: file
+            .limits
+            .pop3_login_delay_secs
+            .map_or(limits_base.pop3_login_delay, |secs| {
+                Duration::from_secs(u64::from(secs))
+            }),
     };
     if limits.connections_per_ip_max == 0
         || limits.connections_per_ip_max > limits.connections_per_shard_max

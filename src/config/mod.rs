@@ -52,6 +52,9 @@ pub struct LimitsConfig {
     /// A write that can't make progress this long (a client that never reads) ends the
     /// connection.
     pub write_timeout: Duration,
+    /// POP3 LOGIN-DELAY (RFC 2449 §6.5): the least time between two logins of one account;
+    /// 0 for none. Announced in CAPA and enforced on the account's shard.
+    pub pop3_login_delay: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -60,6 +63,7 @@ impl Default for LimitsConfig {
             connections_per_shard_max: 50_000,
             connections_per_ip_max: 200,
             write_timeout: Duration::from_secs(120),
+            pop3_login_delay: Duration::ZERO,
         }
     }
 }

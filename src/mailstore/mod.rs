@@ -23,6 +23,8 @@ pub type ShardStore = Store<FileDisk>;
 /// Created for every account on first use, in this order (RFC 6154 special-use names).
 pub const DEFAULT_MAILBOXES: [&str; 6] = ["INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive"];
 pub const INBOX: &str = "INBOX";
+/// Accounts whose last POP3 login is remembered before old entries are swept.
+pub const LOGIN_RECORDS_MAX: usize = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailStoreError {
@@ -37,6 +39,8 @@ pub struct MailStore {
     /// One provisioning at a time, so two first deliveries can't both create an account.
     provisioning: glommio::sync::Semaphore,
     maildrop_locks: Rc<RefCell<HashSet<AccountKey>>>,
+    /// When each account last opened its maildrop (POP3 LOGIN-DELAY).
+    last_logins: RefCell<std::collections::HashMap<AccountKey, std::time::Instant>>,
     pub deliveries: DeliveryTable,
 }
 
@@ -74,6 +78,7 @@ impl MailStore {
             partitions,
             provisioning: glommio::sync::Semaphore::new(1),
             maildrop_locks: Rc::default(),
+            last_logins: RefCell::default(),
             deliveries: DeliveryTable::default(),
         })
     }
@@ -128,6 +133,27 @@ impl MailStore {
 
     pub fn inbox(&self, account: AccountKey) -> Option<MailboxKey> {
         self.store.mailbox_by_name(account, INBOX)
+    }
+
+    /// Records a login of `account` now, unless its previous one was less than `delay` ago
+    /// (then false). Entries older than `delay` are forgotten as the table grows.
+    pub fn admit_login(&self, account: AccountKey, delay: std::time::Duration) -> bool {
+        if delay.is_zero() {
+            return true;
+        }
+        let now = std::time::Instant::now();
+        let mut logins = self.last_logins.borrow_mut();
+        if logins
+            .get(&account)
+            .is_some_and(|last| now.duration_since(*last) < delay)
+        {
+            return false;
+        }
+        if logins.len() >= LOGIN_RECORDS_MAX {
+            logins.retain(|_, last| now.duration_since(*last) < delay);
+        }
+        logins.insert(account, now);
+        true
     }
 
     /// `None` when another session holds the maildrop.

@@ -112,7 +112,8 @@ fn session_config(shard: &Shard, connection: &Connection, listener: &ListenerCon
         plaintext_auth_allowed: tls_active || (loopback && config.auth.plaintext_on_loopback),
         implementation: IMPLEMENTATION,
         expire_days: None,
-        login_delay_secs: 0,
+        login_delay_secs: u32::try_from(config.limits.pop3_login_delay.as_secs())
+            .unwrap_or(u32::MAX),
         mechanisms: config.auth.mechanisms.clone(),
         channel_binding: connection.channel_binding(),
         apop: config.auth.apop,
@@ -276,6 +277,12 @@ impl Driver {
             Ok(account) => match (mail.inbox(account), mail.lock_maildrop(account)) {
                 (None, _) => MaildropOpen::Failed(StorageError::Permanent),
                 (Some(_), None) => MaildropOpen::InUse,
+                (Some(_), Some(_))
+                    if !mail
+                        .admit_login(account, self.shard.state.config.limits.pop3_login_delay) =>
+                {
+                    MaildropOpen::LoginDelay
+                }
                 (Some(mailbox), Some(lock)) => {
                     let maildrop = self.list(mailbox);
                     self.maildrop = Some(Opened {

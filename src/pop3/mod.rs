@@ -33,7 +33,7 @@
 //! | --- | --- | --- |
 //! | `VerifyPassword { user, password }` | verify off the shard (throttle failures per IP) | `password_verified(ok, out)` |
 //! | `Credentials { user }` | look up the account (`Credentials::default()` if unknown) | `credentials(creds, out)` |
-//! | `OpenMaildrop { user }` | route to the owner shard, lock INBOX for POP3, list it | `maildrop_opened(Ready / InUse / Failed, out)` |
+//! | `OpenMaildrop { user }` | route to the owner shard, enforce LOGIN-DELAY, lock INBOX for POP3, list it | `maildrop_opened(Ready / InUse / LoginDelay / Failed, out)` |
 //! | `SendMessage { index, uid, body_lines }` | write `out` (the `+OK`), stream the message through `Stuffer::new(body_lines)` (`push` chunks until `is_done`, then `finish`) | `message_sent()` |
 //! | `StartTls` | write `out`, **discard** the buffer and anything read before the handshake (RFC 2595 §4; CVE-2011-0411), handshake; on failure close | `tls_started()` |
 //! | `Commit { delete_uids }` | expunge the UIDs in one durable record (fdatasync), keep the lock meanwhile | `committed(Ok / Err, out)` |

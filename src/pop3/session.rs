@@ -105,6 +105,8 @@ pub enum MaildropOpen {
     Ready(Maildrop),
     /// Another POP3 session holds the lock (RFC 2449 §8.1.2).
     InUse,
+    /// The account logged in less than `login_delay_secs` ago (RFC 2449 §8.1.1).
+    LoginDelay,
     Failed(StorageError),
 }
 
@@ -286,6 +288,14 @@ impl Session {
                     reply::line(
                         out,
                         format_args!("-ERR [IN-USE] maildrop is in use by another session"),
+                    );
+                    (State::Authorization(Authorization::new()), None)
+                }
+                MaildropOpen::LoginDelay => {
+                    // RFC 2449 §8.1.1: refused until the login delay has passed.
+                    reply::line(
+                        out,
+                        format_args!("-ERR [LOGIN-DELAY] logged in too recently, try later"),
                     );
                     (State::Authorization(Authorization::new()), None)
                 }

@@ -172,3 +172,31 @@ def test_failed_logins_are_delayed_then_refused_per_ip(tmp_path):
         client.close()
     finally:
         assert server.stop() == 0
+
+
+def test_login_delay_is_announced_and_enforced(tmp_path):
+    """RFC 2449 §6.5, §8.1.1: a second login of the account within the delay is refused."""
+    from conftest import Server
+
+    server = Server(tmp_path, extra_config="[limits]\npop3_login_delay_secs = 60\n")
+    server.cli("domain", "add", "example.test")
+    server.add_user(ALICE, USERS[ALICE])
+    server.add_user(BOB, USERS[BOB])
+    server.start()
+    try:
+        client = connect(server)
+        assert "LOGIN-DELAY" in client.capa() and client.capa()["LOGIN-DELAY"] == ["60"]
+        client.user(ALICE)
+        client.pass_(USERS[ALICE])
+        client.quit()
+        again = connect(server)
+        again.user(ALICE)
+        with pytest.raises(poplib.error_proto) as refused:
+            again.pass_(USERS[ALICE])
+        assert refused.value.args[0].startswith(b"-ERR [LOGIN-DELAY]")
+        # Other accounts are not affected.
+        again.user(BOB)
+        again.pass_(USERS[BOB])
+        again.quit()
+    finally:
+        assert server.stop() == 0
