@@ -177,7 +177,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     }
 
     let auth_base = AuthConfig::default();
-    let auth = AuthConfig {
+    let mut auth = AuthConfig {
         plaintext_on_loopback: file
             .auth
             .plaintext_on_loopback
@@ -204,7 +204,6 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         mechanisms: auth_base.mechanisms.clone(),
         apop: auth_base.apop,
     };
-    let mut auth = auth;
     if let Some(apop) = file.auth.apop {
         auth.apop = apop;
     }
