@@ -1,0 +1,1 @@
+//! The IMAP command grammar: framed command bytes in, typed commands out.
