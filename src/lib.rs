@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod date;
 pub mod imap;
 pub mod mailstore;
 pub mod mime;
