@@ -65,6 +65,15 @@ pub fn days_from_civil(year: u64, month: usize, day: u64) -> Option<u64> {
     Some(days + day - 1)
 }
 
+/// Seconds since the Unix epoch now (0 if the clock is before it).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
+}
+
 /// RFC 3501 §9 `date-time` in UTC, e.g. `24-Nov-2026 10:11:12 +0000` (INTERNALDATE).
 pub fn imap_date_time(unix_secs: i64) -> String {
     let unix_secs = u64::try_from(unix_secs).unwrap_or(0);

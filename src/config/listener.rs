@@ -73,6 +73,8 @@ impl Protocol {
                 | Protocol::Lmtp
                 | Protocol::Pop3
                 | Protocol::Pop3s
+                | Protocol::Imap
+                | Protocol::Imaps
         )
     }
 }

@@ -5,6 +5,7 @@
 //! their chunk requests.
 
 use super::MailStore;
+use crate::mime::Analyzer;
 use postern_storage::files::FileDisk;
 use postern_storage::{MailboxKey, MessageMeta, MessageWriter, StoreError, SystemFlags, Uid};
 use std::cell::{Cell, RefCell};
@@ -42,6 +43,8 @@ impl From<StoreError> for DeliveryError {
 pub struct Delivery {
     writer: MessageWriter<FileDisk>,
     inbox: MailboxKey,
+    /// MIME analysis of the content as it streams in, stored with the message for IMAP.
+    analyzer: Box<Analyzer>,
 }
 
 impl Delivery {
@@ -53,10 +56,15 @@ impl Delivery {
             .inbox(account)
             .ok_or_else(|| DeliveryError::Temporary("INBOX is missing".to_string()))?;
         let writer = mail.store().begin_message(account.partition);
-        Ok(Delivery { writer, inbox })
+        Ok(Delivery {
+            writer,
+            inbox,
+            analyzer: Box::new(Analyzer::new()),
+        })
     }
 
     pub async fn write(&mut self, bytes: &[u8]) -> Result<(), DeliveryError> {
+        self.analyzer.feed(bytes);
         Ok(self.writer.write(bytes).await?)
     }
 
@@ -66,7 +74,7 @@ impl Delivery {
             internal_date_secs,
             flags: SystemFlags::default(),
             keywords: Vec::new(),
-            parse: Vec::new(),
+            parse: self.analyzer.finish().encode(),
         };
         let (uid, _durable) = self.writer.commit(self.inbox, meta).await?;
         Ok(uid)

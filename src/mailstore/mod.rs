@@ -42,6 +42,10 @@ pub struct MailStore {
     /// When each account last opened its maildrop (POP3 LOGIN-DELAY).
     last_logins: RefCell<std::collections::HashMap<AccountKey, std::time::Instant>>,
     pub deliveries: DeliveryTable,
+    /// Per mailbox, the first UID no IMAP session has claimed as \Recent yet (RFC 3501
+    /// §2.3.2: a message is recent in exactly one session). Kept in memory only: after a
+    /// restart every message is recent again once, which RFC 3501 permits.
+    recent_claimed: RefCell<std::collections::HashMap<MailboxKey, postern_storage::Uid>>,
 }
 
 /// Held while a POP3 session has the maildrop (RFC 1939 §8: exclusive access).
@@ -80,6 +84,7 @@ impl MailStore {
             maildrop_locks: Rc::default(),
             last_logins: RefCell::default(),
             deliveries: DeliveryTable::default(),
+            recent_claimed: RefCell::default(),
         })
     }
 
@@ -154,6 +159,26 @@ impl MailStore {
         }
         logins.insert(account, now);
         true
+    }
+
+    /// Claims \Recent for the messages from `first` on that no session has claimed yet;
+    /// returns the UIDs claimed (None if all were claimed before).
+    pub fn claim_recent(
+        &self,
+        mailbox: MailboxKey,
+        first: postern_storage::Uid,
+    ) -> Option<postern_storage::UidRange> {
+        let uid_next = self.store.status(mailbox)?.uid_next;
+        let mut claimed = self.recent_claimed.borrow_mut();
+        let from = claimed.get(&mailbox).copied().unwrap_or(0).max(first);
+        if from >= uid_next {
+            return None;
+        }
+        claimed.insert(mailbox, uid_next);
+        Some(postern_storage::UidRange {
+            first: from,
+            last: uid_next - 1,
+        })
     }
 
     /// `None` when another session holds the maildrop.

@@ -29,6 +29,7 @@ pub struct Adoption {
 #[derive(Debug)]
 pub enum SessionHandoff {
     Pop3(Box<crate::pop3::driver::Handoff>),
+    Imap(Box<crate::imap::Handoff>),
 }
 
 /// Runs an adopted connection's session on this shard (inside its connection gate).
@@ -39,14 +40,21 @@ pub fn adopt(shard: &std::rc::Rc<crate::runtime::shard::Shard>, adoption: Adopti
         input,
         session,
     } = adoption;
-    let session = match session {
-        SessionHandoff::Pop3(handoff) => crate::pop3::driver::resume(
+    let session: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> = match session {
+        SessionHandoff::Pop3(handoff) => Box::pin(crate::pop3::driver::resume(
             std::rc::Rc::clone(shard),
             connection,
             listener,
             input,
             *handoff,
-        ),
+        )),
+        SessionHandoff::Imap(handoff) => Box::pin(crate::imap::resume(
+            std::rc::Rc::clone(shard),
+            connection,
+            listener,
+            input,
+            *handoff,
+        )),
     };
     // A closed gate means shutdown has begun: the connection is dropped.
     if let Ok(task) = shard.state.connections.spawn(session) {

@@ -35,7 +35,15 @@ pub fn start(shard: &Rc<Shard>, listeners: Vec<(ListenerConfig, OwnedFd)>) -> Ve
                     ))
                     .detach()
                 }
-                other => unreachable!("{} listeners are not bound: not served", other.name()),
+                Protocol::Imap | Protocol::Imaps => glommio::spawn_local(accept_loop(
+                    shard,
+                    config,
+                    socket,
+                    limits,
+                    crate::imap::refuse,
+                    crate::imap::serve,
+                ))
+                .detach(),
             }
         })
         .collect()

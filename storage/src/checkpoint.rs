@@ -4,7 +4,8 @@
 //! File `ckpt-<sequence:016x>.chk`, little-endian:
 //! ```text
 //! 0  magic          [u8; 8]  "PSTRNCKP"
-//! 8  format_version u16      CHECKPOINT_FORMAT_VERSION
+//! 8  format_version u16      CHECKPOINT_FORMAT_VERSION (versions from
+//!                            CHECKPOINT_FORMAT_VERSION_MIN are read)
 //! 10 header_octets  u16      64
 //! 12 shard          u32
 //! 16 sequence       u64      also in the file name; ascending
@@ -23,6 +24,7 @@
 
 use crate::codec::{Malformed, Reader, Writer};
 use crate::disk::{Disk, DiskError, FileId, FileKind, SegmentFile};
+use crate::history::ExpungeHistory;
 use crate::ids::{AccountKey, Location, MailboxKey};
 use crate::index::checkpoint as index_codec;
 use crate::limits::{CHECKPOINT_OCTETS_MAX, NAME_OCTETS_MAX};
@@ -32,11 +34,17 @@ use crate::segment::{SEGMENT_HEADER_OCTETS, SegmentHeader};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"PSTRNCKP";
-pub const CHECKPOINT_FORMAT_VERSION: u16 = 1;
+/// Version 2 added each message's save date and each mailbox's expunge history.
+pub const CHECKPOINT_FORMAT_VERSION: u16 = 2;
+/// A version 1 checkpoint is read as: save dates unknown (its messages' commit records have
+/// none either), expunge history starting at its HIGHESTMODSEQ.
+pub const CHECKPOINT_FORMAT_VERSION_MIN: u16 = 1;
 pub const CHECKPOINT_HEADER_OCTETS: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckpointHeader {
+    /// `CHECKPOINT_FORMAT_VERSION` when written; the body's layout.
+    pub format_version: u16,
     pub shard: u32,
     pub sequence: u64,
     /// Every record before this position is in the checkpoint, none after.
@@ -52,8 +60,8 @@ pub enum CheckpointError {
     #[error("checkpoint header missing, damaged or not a checkpoint")]
     Header,
     #[error(
-        "checkpoint format version {0} is not supported by this build (it reads version \
-         {CHECKPOINT_FORMAT_VERSION})"
+        "checkpoint format version {0} is not supported by this build (it reads versions \
+         {CHECKPOINT_FORMAT_VERSION_MIN} to {CHECKPOINT_FORMAT_VERSION})"
     )]
     Version(u16),
     #[error("checkpoint belongs to shard {shard} sequence {sequence}")]
@@ -77,7 +85,7 @@ impl CheckpointHeader {
     pub fn encode(&self) -> [u8; CHECKPOINT_HEADER_OCTETS] {
         let mut bytes = [0u8; CHECKPOINT_HEADER_OCTETS];
         bytes[0..8].copy_from_slice(&CHECKPOINT_MAGIC);
-        bytes[8..10].copy_from_slice(&CHECKPOINT_FORMAT_VERSION.to_le_bytes());
+        bytes[8..10].copy_from_slice(&self.format_version.to_le_bytes());
         bytes[10..12].copy_from_slice(&(CHECKPOINT_HEADER_OCTETS as u16).to_le_bytes());
         bytes[12..16].copy_from_slice(&self.shard.to_le_bytes());
         bytes[16..24].copy_from_slice(&self.sequence.to_le_bytes());
@@ -105,12 +113,13 @@ impl CheckpointHeader {
             return Err(CheckpointError::Header);
         }
         let version = reader.u16("version")?;
-        if version != CHECKPOINT_FORMAT_VERSION
+        if !(CHECKPOINT_FORMAT_VERSION_MIN..=CHECKPOINT_FORMAT_VERSION).contains(&version)
             || reader.u16("header octets")? as usize != CHECKPOINT_HEADER_OCTETS
         {
             return Err(CheckpointError::Version(version));
         }
         Ok(Self {
+            format_version: version,
             shard: reader.u32("shard")?,
             sequence: reader.u64("sequence")?,
             position: Location {
@@ -126,6 +135,12 @@ impl CheckpointHeader {
 
 /// Encodes the durable state (what `State::apply` built), not what is in flight.
 pub fn encode_state(state: &State, out: &mut Vec<u8>) {
+    encode_state_with(state, true, out);
+}
+
+/// `encode_state`; without expunge histories (not decodable) when `history` is false, to
+/// compare states restored from a version 1 checkpoint.
+pub(crate) fn encode_state_with(state: &State, history: bool, out: &mut Vec<u8>) {
     let mut writer = Writer::new(out);
     writer.u64(state.ingest_next);
     writer.u32(state.account_next.len() as u32);
@@ -135,11 +150,11 @@ pub fn encode_state(state: &State, out: &mut Vec<u8>) {
     }
     writer.u32(state.accounts.len() as u32);
     for account in state.accounts.values() {
-        encode_account(account, &mut writer);
+        encode_account(account, history, &mut writer);
     }
 }
 
-fn encode_account(account: &Account, writer: &mut Writer<'_>) {
+fn encode_account(account: &Account, history: bool, writer: &mut Writer<'_>) {
     writer.u32(account.key.partition);
     writer.u32(account.key.account);
     writer.text(&account.name);
@@ -161,6 +176,9 @@ fn encode_account(account: &Account, writer: &mut Writer<'_>) {
         writer.u32(mailbox.uid_validity);
         writer.u32(mailbox.uid_next);
         writer.u64(mailbox.highest_modseq);
+        if history {
+            mailbox.expunged.encode(writer);
+        }
         index_codec::encode_keywords(&mailbox.keywords, writer);
         index_codec::encode_index(&mailbox.index, writer);
     }
@@ -179,9 +197,13 @@ pub(crate) fn encode_body(state: &State, salts: &[(u64, u32)], out: &mut Vec<u8>
     }
 }
 
-pub(crate) fn decode_body(body: &[u8]) -> Result<(State, Vec<(u64, u32)>), Malformed> {
+/// Decodes a checkpoint body written by checkpoint format `version`.
+pub(crate) fn decode_body(
+    body: &[u8],
+    version: u16,
+) -> Result<(State, Vec<(u64, u32)>), Malformed> {
     let mut reader = Reader::new(body);
-    let state = decode_state_from(&mut reader)?;
+    let state = decode_state_from(&mut reader, version)?;
     let count = reader.count(u32::MAX as usize, 12, "segment salts")?;
     let salts = (0..count)
         .map(|_| Ok((reader.u64("segment")?, reader.u32("salt")?)))
@@ -193,12 +215,12 @@ pub(crate) fn decode_body(body: &[u8]) -> Result<(State, Vec<(u64, u32)>), Malfo
 /// Decodes an encoded state, checking the invariants the live state relies on.
 pub fn decode_state(bytes: &[u8]) -> Result<State, Malformed> {
     let mut reader = Reader::new(bytes);
-    let state = decode_state_from(&mut reader)?;
+    let state = decode_state_from(&mut reader, CHECKPOINT_FORMAT_VERSION)?;
     reader.finish("trailing octets")?;
     Ok(state)
 }
 
-fn decode_state_from(reader: &mut Reader<'_>) -> Result<State, Malformed> {
+fn decode_state_from(reader: &mut Reader<'_>, version: u16) -> Result<State, Malformed> {
     let mut state = State {
         ingest_next: reader.u64("ingest next")?,
         ..State::default()
@@ -211,7 +233,7 @@ fn decode_state_from(reader: &mut Reader<'_>) -> Result<State, Malformed> {
     }
     let accounts = reader.count(u32::MAX as usize, 40, "accounts")?;
     for _ in 0..accounts {
-        let account = decode_account(reader)?;
+        let account = decode_account(reader, version)?;
         let next = state.account_next.get(&account.key.partition).copied();
         if next.is_none_or(|next| next <= account.key.account)
             || state.accounts.contains_key(&account.key)
@@ -227,7 +249,7 @@ fn decode_state_from(reader: &mut Reader<'_>) -> Result<State, Malformed> {
     Ok(state)
 }
 
-fn decode_account(reader: &mut Reader<'_>) -> Result<Account, Malformed> {
+fn decode_account(reader: &mut Reader<'_>, version: u16) -> Result<Account, Malformed> {
     let key = AccountKey {
         partition: reader.u32("partition")?,
         account: reader.u32("account")?,
@@ -252,7 +274,7 @@ fn decode_account(reader: &mut Reader<'_>) -> Result<Account, Malformed> {
     }
     let mailboxes = reader.count(u32::MAX as usize, 24, "mailboxes")?;
     for _ in 0..mailboxes {
-        let mailbox = decode_mailbox(reader, key)?;
+        let mailbox = decode_mailbox(reader, key, version)?;
         let number = mailbox.key.mailbox;
         if number >= account.mailbox_next
             || account.mailboxes.contains_key(&number)
@@ -265,7 +287,11 @@ fn decode_account(reader: &mut Reader<'_>) -> Result<Account, Malformed> {
     Ok(account)
 }
 
-fn decode_mailbox(reader: &mut Reader<'_>, account: AccountKey) -> Result<Mailbox, Malformed> {
+fn decode_mailbox(
+    reader: &mut Reader<'_>,
+    account: AccountKey,
+    version: u16,
+) -> Result<Mailbox, Malformed> {
     let key = MailboxKey {
         account,
         mailbox: reader.u32("mailbox")?,
@@ -274,8 +300,13 @@ fn decode_mailbox(reader: &mut Reader<'_>, account: AccountKey) -> Result<Mailbo
     let uid_validity = reader.u32("uid validity")?;
     let uid_next = reader.u32("uid next")?;
     let highest_modseq = reader.u64("highest modseq")?;
+    let expunged = match version {
+        1 => ExpungeHistory::starting_at(highest_modseq),
+        _ => ExpungeHistory::decode(reader, highest_modseq)?,
+    };
     let keywords = index_codec::decode_keywords(reader)?;
-    let index = index_codec::decode_index(reader, index_codec::keyword_sets(&keywords))?;
+    let sets = index_codec::keyword_sets(&keywords);
+    let index = index_codec::decode_index(reader, sets, version)?;
     let entries = index.entries();
     let uid_max = entries.last().map_or(0, |entry| entry.uid);
     let modseq_max = entries.iter().map(|entry| entry.modseq).max().unwrap_or(0);
@@ -292,6 +323,7 @@ fn decode_mailbox(reader: &mut Reader<'_>, account: AccountKey) -> Result<Mailbo
         modseq_allocated: highest_modseq,
         index,
         keywords,
+        expunged,
         changes: Event::new(),
     })
 }
@@ -371,7 +403,7 @@ pub(crate) async fn load<D: Disk>(
     if crc32fast::hash(&body) != header.body_crc {
         return Err(CheckpointError::Checksum);
     }
-    let (state, salts) = decode_body(&body)?;
+    let (state, salts) = decode_body(&body, header.format_version)?;
     check_segments(disk, shard, header.position, &salts).await?;
     Ok(Loaded { header, state })
 }
@@ -422,7 +454,7 @@ async fn check_segments<D: Disk>(
 mod tests {
     use super::*;
     use crate::ids::{Extent, SystemFlags, UidRange};
-    use crate::record::{FlagChange, FlagOperation, MessageCommit, Record};
+    use crate::record::{FlagChange, FlagOperation, MessageCommit, MessageCopy, Record};
     use crate::sim::Rng;
 
     fn sample_state() -> State {
@@ -484,6 +516,7 @@ mod tests {
                 },
                 content_crc: 1,
                 parse: Vec::new(),
+                save_date_secs: (uid != 2).then_some(i64::from(uid) * 1000),
             };
             let record = Record::MessageCommit(commit);
             state
@@ -497,8 +530,51 @@ mod tests {
             flags: SystemFlags::FLAGGED,
             keywords: vec!["urgent".into()],
             uids: vec![UidRange { first: 2, last: 4 }],
+            unchanged_since: None,
         });
         state.apply(at(5000), &change).expect("flags");
+        let archive = MailboxKey {
+            account,
+            mailbox: 2,
+        };
+        let records = [
+            Record::MailboxCreate {
+                mailbox: archive,
+                name: "Archive".into(),
+                uid_validity: 78,
+            },
+            // Copies 2 and 3 to the archive, then moves 1 and 5 there.
+            Record::MessageCopy(MessageCopy {
+                source: mailbox,
+                target: archive,
+                uids: vec![UidRange { first: 2, last: 3 }],
+                count: 2,
+                uid_first: 1,
+                modseq: 1,
+                save_date_secs: 99,
+                moved: None,
+            }),
+            Record::MessageCopy(MessageCopy {
+                source: mailbox,
+                target: archive,
+                uids: vec![UidRange::one(1), UidRange::one(5)],
+                count: 2,
+                uid_first: 3,
+                modseq: 2,
+                save_date_secs: 100,
+                moved: Some(7),
+            }),
+            Record::Expunge {
+                mailbox,
+                modseq: 8,
+                uids: vec![UidRange::one(4)],
+            },
+        ];
+        for (offset, record) in records.iter().enumerate() {
+            state
+                .apply(at(6000 + offset as u64), record)
+                .expect("applies");
+        }
         state
     }
 
@@ -527,6 +603,98 @@ mod tests {
             vec!["k0", "urgent"]
         );
         assert_eq!(decoded.account_names.len(), 1);
+        assert_eq!(entry.save_date_secs(), None);
+        let original = inbox.index.get(3).expect("uid 3");
+        assert_eq!(original.save_date_secs(), Some(3000));
+        assert!(original.shared());
+        // Moved out: 1 and 5 at MODSEQ 7, then 4 expunged at 8.
+        assert_eq!(
+            inbox.expunged_since(6),
+            Some(vec![UidRange::one(1), UidRange { first: 4, last: 5 }])
+        );
+        assert_eq!(inbox.expunged_since(7), Some(vec![UidRange::one(4)]));
+        let archive = mailbox.mailboxes.get(&2).expect("archive");
+        assert_eq!(archive.uid_next, 5);
+        assert_eq!(archive.highest_modseq, 2);
+        let copy = archive.index.get(2).expect("copy of 3");
+        assert_eq!(copy.save_date_secs(), Some(99));
+        assert_eq!(copy.modseq, 1);
+        assert!(copy.shared());
+        assert_eq!(
+            archive.index.extents(copy),
+            inbox.index.extents(original),
+            "a copy shares its content"
+        );
+        assert_eq!(
+            (copy.commit_sequence, copy.commit_offset),
+            (original.commit_sequence, original.commit_offset)
+        );
+        let moved = archive.index.get(3).expect("moved 1");
+        assert_eq!(archive.keywords.names(moved.keyword_set), vec!["k1"]);
+        assert_eq!(mailbox.usage_messages, 2 + 4);
+    }
+
+    /// A checkpoint written before format version 2 (no save dates, no expunge histories)
+    /// still loads: save dates unknown, histories starting at its HIGHESTMODSEQ.
+    #[test]
+    fn version_one_state_decodes() {
+        let state = sample_state();
+        let mut body = Vec::new();
+        encode_state_v1(&state, &mut body);
+        let mut reader = Reader::new(&body);
+        let decoded = decode_state_from(&mut reader, 1).expect("version 1 decodes");
+        reader.finish("trailing").expect("all of it");
+        let account = decoded.accounts.values().next().expect("account");
+        let inbox = account.mailboxes.values().next().expect("inbox");
+        assert_eq!(inbox.index.len(), 2);
+        assert!(
+            inbox
+                .index
+                .entries()
+                .iter()
+                .all(|entry| entry.save_date_secs().is_none())
+        );
+        assert_eq!(inbox.expunged_since(8), Some(Vec::new()));
+        assert_eq!(inbox.expunged_since(7), None);
+        assert!(decode_state_from(&mut Reader::new(&body), 2).is_err());
+    }
+
+    /// The version 1 layout, for `version_one_state_decodes`.
+    fn encode_state_v1(state: &State, out: &mut Vec<u8>) {
+        let mut writer = Writer::new(out);
+        writer.u64(state.ingest_next);
+        writer.u32(state.account_next.len() as u32);
+        for (partition, next) in &state.account_next {
+            writer.u32(*partition);
+            writer.u32(*next);
+        }
+        writer.u32(state.accounts.len() as u32);
+        for account in state.accounts.values() {
+            writer.u32(account.key.partition);
+            writer.u32(account.key.account);
+            writer.text(&account.name);
+            writer.u64(account.quota_octets_max);
+            writer.u64(account.quota_messages_max);
+            writer.u64(account.usage_octets);
+            writer.u64(account.usage_messages);
+            writer.u32(account.mailbox_next);
+            writer.u32(account.uid_validity_last);
+            writer.u32(account.subscriptions.len() as u32);
+            account
+                .subscriptions
+                .iter()
+                .for_each(|name| writer.text(name));
+            writer.u32(account.mailboxes.len() as u32);
+            for mailbox in account.mailboxes.values() {
+                writer.u32(mailbox.key.mailbox);
+                writer.text(&mailbox.name);
+                writer.u32(mailbox.uid_validity);
+                writer.u32(mailbox.uid_next);
+                writer.u64(mailbox.highest_modseq);
+                index_codec::encode_keywords(&mailbox.keywords, &mut writer);
+                index_codec::encode_index_v1(&mailbox.index, &mut writer);
+            }
+        }
     }
 
     /// A body that passed its checksum but is wrong anyway (a bug, or a collision) must be
@@ -552,6 +720,7 @@ mod tests {
     #[test]
     fn header_round_trips_and_rejects_damage() {
         let header = CheckpointHeader {
+            format_version: CHECKPOINT_FORMAT_VERSION,
             shard: 2,
             sequence: 9,
             position: Location {

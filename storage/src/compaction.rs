@@ -22,6 +22,7 @@
 
 use crate::disk::{Disk, DiskError, FileId, FileKind, SegmentFile};
 use crate::error::StoreError;
+use crate::ids::Location;
 use crate::index::LocationKind;
 use crate::limits::{COMPACTION_WRITE_OCTETS, RELOCATIONS_PER_RECORD_MAX};
 use crate::message::CHUNK_DATA_OFFSET;
@@ -53,12 +54,14 @@ struct Plan {
     end: u64,
 }
 
-/// Locations the index uses in one segment.
+/// Locations the index uses in one segment. Sets: a copy (COPY, MOVE) shares its
+/// original's chunks and commit record, so one location can be used by several messages.
 #[derive(Default)]
 struct Live {
     /// First data octets of chunks in use.
     content: HashSet<u64>,
-    commits: usize,
+    /// Offsets of commit records in use.
+    commits: HashSet<u64>,
 }
 
 impl<D: Disk + 'static> Store<D> {
@@ -119,14 +122,18 @@ impl<D: Disk + 'static> Store<D> {
         Ok(report)
     }
 
-    /// Content octets the index uses, per segment (one pass over the index).
+    /// Content octets the index uses, per segment (one pass over the index). Content shared
+    /// by copies counts once (only messages marked shared are looked up in a set).
     fn live_octets_by_segment(&self) -> BTreeMap<u64, u64> {
         let mut live: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut shared_seen: HashSet<Location> = HashSet::new();
         let state = self.state.borrow();
         for account in state.accounts.values() {
             for mailbox in account.mailboxes.values() {
-                mailbox.index.for_each_location(|location, kind| {
-                    if let LocationKind::Content(octets) = kind {
+                mailbox.index.for_each_location(|location, kind, shared| {
+                    if let LocationKind::Content(octets) = kind
+                        && (!shared || shared_seen.insert(location))
+                    {
                         *live.entry(location.sequence).or_insert(0) += u64::from(octets);
                     }
                 });
@@ -140,16 +147,14 @@ impl<D: Disk + 'static> Store<D> {
         let state = self.state.borrow();
         for account in state.accounts.values() {
             for mailbox in account.mailboxes.values() {
-                mailbox.index.for_each_location(|location, kind| {
+                mailbox.index.for_each_location(|location, kind, _| {
                     if location.sequence != sequence {
                         return;
                     }
                     match kind {
-                        LocationKind::Commit => live.commits += 1,
-                        LocationKind::Content(_) => {
-                            live.content.insert(location.offset);
-                        }
-                    }
+                        LocationKind::Commit => live.commits.insert(location.offset),
+                        LocationKind::Content(_) => live.content.insert(location.offset),
+                    };
                 });
             }
         }
@@ -271,7 +276,7 @@ impl<D: Disk + 'static> Store<D> {
         let mut kept: Vec<(u64, usize)> = Vec::new();
         let mut kept_chunks: Vec<u64> = Vec::new();
         let mut original_of: HashMap<u64, u64> = HashMap::new();
-        let mut commits = 0;
+        let mut commits_kept = 0;
         let mut scratch = Vec::new();
         let outcome = scan::scan(file, range, |offset, record| {
             scratch.clear();
@@ -288,7 +293,7 @@ impl<D: Disk + 'static> Store<D> {
                     }
                 }
                 Record::MessageCommit(_) => {
-                    commits += 1;
+                    commits_kept += usize::from(live.commits.contains(&offset));
                     kept.push((offset, framed));
                 }
                 _ => kept.push((offset, framed)),
@@ -299,7 +304,7 @@ impl<D: Disk + 'static> Store<D> {
         if !outcome.damaged.is_empty() || outcome.tail.is_some() {
             return Ok(Err("damaged; run postern check".into()));
         }
-        if kept_chunks.len() != live.content.len() || commits < live.commits {
+        if kept_chunks.len() != live.content.len() || commits_kept != live.commits.len() {
             return Ok(Err(
                 "index refers to records the segment does not hold".into()
             ));

@@ -2,8 +2,9 @@
 //!
 //! Entries sit in a `Vec` in ascending UID order: sequence number → UID is O(1), UID → sequence
 //! number and UID range queries are binary searches, O(log n). Expunge removes a batch in one
-//! O(n) pass. An entry is 56 octets; a message with more than one extent keeps the rest in a
-//! side table, and keywords are interned per mailbox as sets referenced by a u32.
+//! O(n) pass. An entry is 64 octets; a message with more than one extent keeps the rest in a
+//! side table, and keywords are interned per mailbox as sets referenced by a u32. A copy (COPY,
+//! MOVE) is an entry of its own that shares the original's extents and commit record.
 
 use crate::ids::{Extent, Location, Modseq, SystemFlags, Uid, UidRange};
 use crate::limits::KEYWORDS_PER_MAILBOX_MAX;
@@ -37,6 +38,14 @@ impl PackedExtent {
 
 const STATE_UNREADABLE: u8 = 1;
 const STATE_MORE_EXTENTS: u8 = 2;
+/// The message's content and commit record may be shared with another message (it was
+/// copied, or is a copy): compaction counts such content once.
+const STATE_SHARED: u8 = 4;
+const STATE_ALL: u8 = STATE_UNREADABLE | STATE_MORE_EXTENTS | STATE_SHARED;
+
+/// The save date of a message committed by format version 1, which did not record it
+/// (RFC 8514: FETCH SAVEDATE answers NIL).
+const SAVE_DATE_UNKNOWN: i64 = i64::MIN;
 
 #[derive(Debug, Clone)]
 pub struct MessageEntry {
@@ -47,7 +56,10 @@ pub struct MessageEntry {
     pub size_octets: u32,
     pub modseq: Modseq,
     pub internal_date_secs: i64,
-    /// Where the commit record (with the parse results) lies: segment, offset.
+    /// RFC 8514 save date (`SAVE_DATE_UNKNOWN` if not recorded); see `save_date_secs()`.
+    save_date_secs: i64,
+    /// Where the commit record (with the parse results) lies: segment, offset. A copy points
+    /// at the original's commit record.
     pub commit_sequence: u32,
     pub commit_offset: u32,
     pub first_extent: PackedExtent,
@@ -63,10 +75,11 @@ impl MessageEntry {
         keyword_set: u32,
         size_octets: u32,
         modseq: Modseq,
-        internal_date_secs: i64,
+        dates: (i64, Option<i64>),
         commit: (u32, u32),
         first_extent: PackedExtent,
     ) -> Self {
+        let (internal_date_secs, save_date_secs) = dates;
         Self {
             uid,
             flags,
@@ -75,6 +88,7 @@ impl MessageEntry {
             size_octets,
             modseq,
             internal_date_secs,
+            save_date_secs: save_date_secs.unwrap_or(SAVE_DATE_UNKNOWN),
             commit_sequence: commit.0,
             commit_offset: commit.1,
             first_extent,
@@ -87,6 +101,38 @@ impl MessageEntry {
     pub fn mark_unreadable(&mut self) {
         self.state |= STATE_UNREADABLE;
     }
+    /// RFC 8514 save date: when the message was saved into this mailbox (delivery, APPEND,
+    /// COPY or MOVE). `None` for messages written before the log recorded it (FETCH SAVEDATE
+    /// answers NIL); a save date of `i64::MIN` reads as `None` too.
+    pub fn save_date_secs(&self) -> Option<i64> {
+        (self.save_date_secs != SAVE_DATE_UNKNOWN).then_some(self.save_date_secs)
+    }
+    /// Whether the content may be shared with another message (COPY, MOVE).
+    pub fn shared(&self) -> bool {
+        self.state & STATE_SHARED != 0
+    }
+    pub(crate) fn mark_shared(&mut self) {
+        self.state |= STATE_SHARED;
+    }
+    /// A copy of this message: the same content extents, commit record, flags, size,
+    /// internal date and readability; its own UID, keyword set (of the target mailbox),
+    /// MODSEQ and save date. Its extents are pushed with it (`MessageIndex::push`).
+    pub(crate) fn copied(
+        &self,
+        uid: Uid,
+        keyword_set: u32,
+        modseq: Modseq,
+        save_date_secs: i64,
+    ) -> Self {
+        Self {
+            uid,
+            keyword_set,
+            modseq,
+            save_date_secs,
+            state: (self.state & STATE_UNREADABLE) | STATE_SHARED,
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -96,14 +142,17 @@ pub struct MessageIndex {
 }
 
 impl MessageIndex {
-    /// Calls `visit` with every extent and commit location (segment, offset) of the index.
-    pub fn for_each_location(&self, mut visit: impl FnMut(Location, LocationKind)) {
+    /// Calls `visit` with every extent and commit location (segment, offset) of the index,
+    /// and whether the message may share it with another (COPY): such a location can be
+    /// visited more than once, here or in another mailbox.
+    pub fn for_each_location(&self, mut visit: impl FnMut(Location, LocationKind, bool)) {
         for entry in &self.entries {
+            let shared = entry.shared();
             let commit = Location {
                 sequence: u64::from(entry.commit_sequence),
                 offset: u64::from(entry.commit_offset),
             };
-            visit(commit, LocationKind::Commit);
+            visit(commit, LocationKind::Commit, shared);
             for extent in self.extents(entry) {
                 if extent.octets > 0 {
                     let at = extent.unpack();
@@ -113,6 +162,7 @@ impl MessageIndex {
                             offset: at.offset,
                         },
                         LocationKind::Content(extent.octets),
+                        shared,
                     );
                 }
             }
@@ -379,7 +429,9 @@ pub(crate) mod checkpoint {
     use super::*;
     use crate::codec::{Malformed, Reader, Writer};
 
-    const ENTRY_OCTETS_MIN: usize = 50;
+    /// Octets of an entry without extra extents: format version 1, then 2 (save date).
+    const ENTRY_OCTETS_MIN_V1: usize = 50;
+    const ENTRY_OCTETS_MIN: usize = 58;
 
     fn extent(writer: &mut Writer<'_>, extent: &PackedExtent) {
         writer.u32(extent.sequence);
@@ -405,6 +457,7 @@ pub(crate) mod checkpoint {
             writer.u32(entry.size_octets);
             writer.u64(entry.modseq);
             writer.i64(entry.internal_date_secs);
+            writer.i64(entry.save_date_secs);
             writer.u32(entry.commit_sequence);
             writer.u32(entry.commit_offset);
             extent(writer, &entry.first_extent);
@@ -419,11 +472,44 @@ pub(crate) mod checkpoint {
         }
     }
 
+    /// The version 1 layout (no save dates, no shared state), for tests of old checkpoints.
+    #[cfg(test)]
+    pub(crate) fn encode_index_v1(index: &MessageIndex, writer: &mut Writer<'_>) {
+        writer.u32(index.entries.len() as u32);
+        for entry in &index.entries {
+            writer.u32(entry.uid);
+            writer.u8(entry.flags.0);
+            writer.u8(entry.state & !STATE_SHARED);
+            writer.u32(entry.keyword_set);
+            writer.u32(entry.size_octets);
+            writer.u64(entry.modseq);
+            writer.i64(entry.internal_date_secs);
+            writer.u32(entry.commit_sequence);
+            writer.u32(entry.commit_offset);
+            extent(writer, &entry.first_extent);
+            if entry.state & STATE_MORE_EXTENTS != 0 {
+                let more = index
+                    .more_extents
+                    .get(&entry.uid)
+                    .map_or(&[][..], |more| &more[..]);
+                writer.u32(more.len() as u32);
+                more.iter().for_each(|packed| extent(writer, packed));
+            }
+        }
+    }
+
+    /// Decodes an index written by checkpoint format `version` (1 had no save dates).
     pub(crate) fn decode_index(
         reader: &mut Reader<'_>,
         keyword_sets: usize,
+        version: u16,
     ) -> Result<MessageIndex, Malformed> {
-        let count = reader.count(u32::MAX as usize, ENTRY_OCTETS_MIN, "entry count")?;
+        let entry_octets_min = if version < 2 {
+            ENTRY_OCTETS_MIN_V1
+        } else {
+            ENTRY_OCTETS_MIN
+        };
+        let count = reader.count(u32::MAX as usize, entry_octets_min, "entry count")?;
         let mut index = MessageIndex {
             entries: Vec::with_capacity(count),
             more_extents: HashMap::new(),
@@ -440,6 +526,10 @@ pub(crate) mod checkpoint {
                 size_octets: reader.u32("size")?,
                 modseq: reader.u64("modseq")?,
                 internal_date_secs: reader.i64("internal date")?,
+                save_date_secs: match version {
+                    1 => SAVE_DATE_UNKNOWN,
+                    _ => reader.i64("save date")?,
+                },
                 commit_sequence: reader.u32("commit sequence")?,
                 commit_offset: reader.u32("commit offset")?,
                 first_extent: read_extent(reader)?,
@@ -448,7 +538,8 @@ pub(crate) mod checkpoint {
             if uid == 0
                 || !ascending
                 || !SystemFlags::ALL.contains(flags)
-                || state & !(STATE_UNREADABLE | STATE_MORE_EXTENTS) != 0
+                || state & !STATE_ALL != 0
+                || (version < 2 && state & STATE_SHARED != 0)
                 || entry.keyword_set as usize >= keyword_sets
             {
                 return Err(Malformed("index entry"));
@@ -531,7 +622,7 @@ mod tests {
             0,
             10,
             u64::from(uid),
-            0,
+            (0, Some(i64::from(uid))),
             (1, 0),
             extent,
         )
@@ -591,6 +682,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A copy in the same index keeps its own extents (the side table is keyed by UID), its
+    /// dates and readability, and outlives the original.
+    #[test]
+    fn copies_keep_their_extents_when_the_original_goes() {
+        let mut index = MessageIndex::default();
+        let more = |offset| PackedExtent {
+            sequence: 2,
+            offset,
+            octets: 7,
+        };
+        let mut original = entry(3);
+        original.mark_unreadable();
+        index.push(original, vec![more(500), more(900)]);
+        let source = index.get(3).expect("original").clone();
+        let extents = index.extents(&source);
+        assert_eq!(extents.len(), 3);
+        let copy = source.copied(8, 5, 40, 1234);
+        index.push(copy, extents[1..].to_vec());
+        if let Some(original) = index.get_mut(3) {
+            original.mark_shared();
+        }
+        assert_eq!(index.remove(&[UidRange::one(3)]).len(), 1);
+        let copy = index.get(8).expect("copy").clone();
+        assert_eq!(index.extents(&copy), extents);
+        assert_eq!(
+            (copy.keyword_set, copy.modseq, copy.save_date_secs()),
+            (5, 40, Some(1234))
+        );
+        assert_eq!(copy.internal_date_secs, source.internal_date_secs);
+        assert!(copy.shared() && copy.unreadable());
+        let mut visited = Vec::new();
+        index.for_each_location(|location, kind, shared| visited.push((location, kind, shared)));
+        assert_eq!(visited.len(), 4, "commit and three extents");
+        assert!(visited.iter().all(|(_, _, shared)| *shared));
+        assert_eq!(std::mem::size_of::<MessageEntry>(), 64);
     }
 
     #[test]

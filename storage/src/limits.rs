@@ -14,8 +14,12 @@ pub const KEYWORD_OCTETS_MAX: usize = 256;
 pub const KEYWORDS_PER_MESSAGE_MAX: usize = 64;
 /// Distinct keywords interned per mailbox (ids are u16).
 pub const KEYWORDS_PER_MAILBOX_MAX: usize = 1024;
-/// UID ranges in one flag-change or expunge record.
+/// UID ranges in one flag-change, expunge or copy record.
 pub const UID_RANGES_PER_RECORD_MAX: usize = 64 * 1024;
+/// Expunged UID ranges remembered per mailbox for QRESYNC `VANISHED (EARLIER)` (RFC 7162
+/// §3.2.10), 16 octets each in memory and in checkpoints; older ones are forgotten and the
+/// mailbox then answers `expunged_since` only for MODSEQs from the newest forgotten one on.
+pub const EXPUNGE_HISTORY_RANGES_MAX: usize = 1024;
 /// Largest record payload; anything longer in a record header is damage.
 pub const RECORD_PAYLOAD_OCTETS_MAX: usize = 2 * 1024 * 1024;
 /// Largest framed record (16-octet header plus payload).
@@ -63,6 +67,7 @@ const _: () = {
     assert!(CHUNK_OCTETS_MAX + 64 <= RECORD_PAYLOAD_OCTETS_MAX);
     assert!(METADATA_OCTETS_MAX <= RECORD_PAYLOAD_OCTETS_MAX);
     assert!(UID_RANGES_PER_RECORD_MAX * 8 + 4096 <= RECORD_PAYLOAD_OCTETS_MAX);
+    assert!(EXPUNGE_HISTORY_RANGES_MAX >= 1 && EXPUNGE_HISTORY_RANGES_MAX <= u32::MAX as usize);
     assert!(SEGMENT_OCTETS_DEFAULT >= 2 * RECORD_PAYLOAD_OCTETS_MAX as u64);
     assert!(SEGMENT_OCTETS_MIN >= 4 * CHUNK_OCTETS_MAX as u64);
     assert!(SEGMENT_OCTETS_DEFAULT >= SEGMENT_OCTETS_MIN);

@@ -147,6 +147,8 @@ pub(crate) struct WriterState {
     flushing: bool,
     failure: Option<DiskError>,
     closed: bool,
+    /// The first append starts a new segment: the tail segment is of an older format version.
+    seal_tail: bool,
     /// End of the last durable batch: everything before it is on disk.
     durable_end: Location,
     /// Octets appended since open (drives periodic checkpoints).
@@ -204,6 +206,7 @@ impl<D: Disk + 'static> Log<D> {
                 flushing: false,
                 failure: None,
                 closed: false,
+                seal_tail: false,
                 durable_end: tail,
                 appended_octets: 0,
                 waiting: std::collections::VecDeque::new(),
@@ -227,6 +230,12 @@ impl<D: Disk + 'static> Log<D> {
         }
         let mut rng = crate::sim::Rng::new(self.inner.salt_seed ^ sequence.rotate_left(32));
         rng.next_u64() as u32
+    }
+
+    /// Makes the first append start a new segment (recovery: the last segment is of an
+    /// older format version, and a segment holds records of its header's version only).
+    pub(crate) fn seal_tail(&self) {
+        self.inner.writer.borrow_mut().seal_tail = true;
     }
 
     /// The error that stopped writes, if any.
@@ -309,6 +318,18 @@ impl<D: Disk + 'static> Log<D> {
         if writer.closed {
             return Err(LogError::Closed);
         }
+        if writer.seal_tail {
+            writer.seal_tail = false;
+            let sequence = writer.tail.sequence + 1;
+            writer.tail = Location {
+                sequence,
+                offset: SEGMENT_HEADER_OCTETS as u64,
+            };
+            drop(writer);
+            let salt = self.salt_for(sequence);
+            writer = self.inner.writer.borrow_mut();
+            writer.tail_salt = salt;
+        }
         let mut rotated = false;
         loop {
             let location = writer.tail;
@@ -347,6 +368,20 @@ impl<D: Disk + 'static> Log<D> {
             writer = self.inner.writer.borrow_mut();
             writer.tail_salt = salt;
         }
+    }
+
+    /// Resolves once everything appended so far is durable: the receipt for a write that
+    /// turned out to need no record of its own.
+    pub async fn flushed(&self) -> Result<Durable, LogError> {
+        let last = {
+            let writer = self.inner.writer.borrow();
+            if writer.pending.is_empty() {
+                writer.batch_filling - 1
+            } else {
+                writer.batch_filling
+            }
+        };
+        self.wait(last).await
     }
 
     /// Resolves once the batch `ticket` is durable, or with the failure that stopped the log.

@@ -1,10 +1,12 @@
 //! Accounts and mailboxes in memory, and how each record changes them. Live writes and
 //! recovery both go through `State::apply`, so what a restart rebuilds is what was served.
 
-use crate::ids::{AccountKey, Extent, Location, MailboxKey, Modseq, Uid};
+use crate::flags::FlagStoreOutcome;
+use crate::history::{ExpungeHistory, compact_ranges};
+use crate::ids::{AccountKey, Extent, Location, MailboxKey, Modseq, Uid, UidRange};
 use crate::index::{KeywordTable, MessageEntry, MessageIndex, PackedExtent};
 use crate::notify::Event;
-use crate::record::{FlagChange, FlagOperation, MessageCommit, Record};
+use crate::record::{MessageCommit, Record};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
@@ -20,8 +22,50 @@ pub struct Mailbox {
     pub(crate) modseq_allocated: Modseq,
     pub index: MessageIndex,
     pub keywords: KeywordTable,
+    /// UIDs expunged, by MODSEQ (QRESYNC `VANISHED (EARLIER)`).
+    pub expunged: ExpungeHistory,
     /// Advanced once per durable batch that changed the mailbox (IDLE, concurrent sessions).
     pub changes: Rc<Event>,
+}
+
+impl Mailbox {
+    /// RFC 7162 §3.2.10 `VANISHED (EARLIER)`: UIDs expunged with a MODSEQ above `modseq`
+    /// (ascending, disjoint ranges; they may include UIDs that were already gone, never a
+    /// message that is present). `None` when the history does not reach back that far
+    /// (`EXPUNGE_HISTORY_RANGES_MAX`): report every UID below UIDNEXT that is not present.
+    pub fn expunged_since(&self, modseq: Modseq) -> Option<Vec<UidRange>> {
+        self.expunged.since(modseq)
+    }
+
+    /// Removes the messages in `uids` (an expunge with `modseq`, already advanced to) and
+    /// records them in the history; returns the removed entries in UID order.
+    pub(crate) fn remove(&mut self, modseq: Modseq, uids: &[UidRange]) -> Vec<MessageEntry> {
+        let removed = self.index.remove(uids);
+        let mut ranges = compact_ranges(removed.iter().map(|entry| entry.uid));
+        // Merge across gaps holding no message: those UIDs are gone already (RFC 7162 lets
+        // VANISHED (EARLIER) name them), and the history stays short.
+        let mut merged: Vec<UidRange> = Vec::with_capacity(ranges.len());
+        for range in ranges.drain(..) {
+            match merged.last_mut() {
+                Some(last)
+                    if self
+                        .index
+                        .range(UidRange {
+                            first: last.last + 1,
+                            last: range.first - 1,
+                        })
+                        .is_empty() =>
+                {
+                    last.last = range.last;
+                }
+                _ => merged.push(range),
+            }
+        }
+        if !merged.is_empty() {
+            self.expunged.record(modseq, &merged);
+        }
+        removed
+    }
 }
 
 pub struct Account {
@@ -54,6 +98,32 @@ pub enum Anomaly {
     LocationTooLarge,
 }
 
+/// What applying one record did.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    /// Mailboxes whose messages changed (sessions watching them are woken): two for MOVE.
+    pub changed: [Option<MailboxKey>; 2],
+    /// Per-message results, built only for a writer that waits on the record.
+    pub outcome: Option<Outcome>,
+}
+
+impl Applied {
+    fn one(mailbox: MailboxKey) -> Self {
+        Self {
+            changed: [Some(mailbox), None],
+            outcome: None,
+        }
+    }
+}
+
+/// Per-message results of applying a record, for the writer that appended it.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Flags(FlagStoreOutcome),
+    /// (source UID, new UID) of every copy made, ascending.
+    Copy(Vec<(Uid, Uid)>),
+}
+
 #[derive(Default)]
 pub struct State {
     pub accounts: BTreeMap<AccountKey, Account>,
@@ -80,13 +150,25 @@ impl State {
             .get_mut(&key.mailbox)
     }
 
-    /// Applies one record; returns the mailbox it changed, if any.
+    /// Applies one record; returns a mailbox it changed, if any.
     pub fn apply(
         &mut self,
         location: Location,
         record: &Record<'_>,
     ) -> Result<Option<MailboxKey>, Anomaly> {
-        match record {
+        self.apply_observed(location, record, false)
+            .map(|applied| applied.changed[0])
+    }
+
+    /// Applies one record; with `observe`, also builds its per-message `Outcome` (a live
+    /// writer waits on it). Replay and live writes take the same path either way.
+    pub(crate) fn apply_observed(
+        &mut self,
+        location: Location,
+        record: &Record<'_>,
+        observe: bool,
+    ) -> Result<Applied, Anomaly> {
+        let changed = match record {
             Record::Relocation(relocations) => {
                 // A segment has one table, at its start; a newer rewrite replaces it.
                 let table = self.relocations.entry(location.sequence).or_default();
@@ -101,7 +183,8 @@ impl State {
                 Ok(None)
             }
             Record::MessageCommit(commit) => self.apply_commit(location, commit).map(Some),
-            Record::FlagChange(change) => self.apply_flags(change).map(Some),
+            Record::FlagChange(change) => return self.apply_flags(change, observe),
+            Record::MessageCopy(copy) => return self.apply_copy(copy, observe),
             Record::Expunge {
                 mailbox,
                 modseq,
@@ -116,7 +199,7 @@ impl State {
                     .get_mut(&mailbox.mailbox)
                     .ok_or(Anomaly::Missing)?;
                 advance_modseq(target, *modseq)?;
-                for entry in target.index.remove(uids) {
+                for entry in target.remove(*modseq, uids) {
                     account.usage_octets = account
                         .usage_octets
                         .saturating_sub(u64::from(entry.size_octets));
@@ -194,7 +277,8 @@ impl State {
                 self.reserved_account_names.remove(name);
                 self.upsert_account(*account, name, *quota_octets_max, *quota_messages_max)
             }
-        }
+        }?;
+        Ok(changed.map_or_else(Applied::default, Applied::one))
     }
 
     fn upsert_account(
@@ -260,6 +344,7 @@ impl State {
                 modseq_allocated: 0,
                 index: MessageIndex::default(),
                 keywords: KeywordTable::default(),
+                expunged: ExpungeHistory::default(),
                 changes: Event::new(),
             },
         );
@@ -317,7 +402,7 @@ impl State {
             keyword_set,
             size,
             commit.modseq,
-            commit.internal_date_secs,
+            (commit.internal_date_secs, commit.save_date_secs),
             (sequence, offset),
             first,
         );
@@ -327,35 +412,6 @@ impl State {
         account.usage_octets += commit.size_octets;
         account.usage_messages += 1;
         Ok(commit.mailbox)
-    }
-
-    fn apply_flags(&mut self, change: &FlagChange) -> Result<MailboxKey, Anomaly> {
-        let mailbox = self.mailbox_mut(change.mailbox).ok_or(Anomaly::Missing)?;
-        advance_modseq(mailbox, change.modseq)?;
-        let Mailbox {
-            index, keywords, ..
-        } = mailbox;
-        for range in &change.uids {
-            for entry in index.range_mut(*range) {
-                let (flags, keyword_set) = match change.operation {
-                    FlagOperation::Replace => (change.flags, keywords.intern(&change.keywords)),
-                    FlagOperation::Add => (
-                        entry.flags.union(change.flags),
-                        keywords.combine(entry.keyword_set, &change.keywords, true),
-                    ),
-                    FlagOperation::Remove => (
-                        entry.flags.difference(change.flags),
-                        keywords.combine(entry.keyword_set, &change.keywords, false),
-                    ),
-                };
-                if (flags, keyword_set) != (entry.flags, entry.keyword_set) {
-                    entry.flags = flags;
-                    entry.keyword_set = keyword_set;
-                    entry.modseq = change.modseq;
-                }
-            }
-        }
-        Ok(change.mailbox)
     }
 
     /// After replay over damaged log ranges: records lost there may have used UIDs, MODSEQs and
@@ -369,6 +425,8 @@ impl State {
                 mailbox.uid_next_allocated = mailbox.uid_next;
                 mailbox.highest_modseq += records_lost_max;
                 mailbox.modseq_allocated = mailbox.highest_modseq;
+                // Expunge records may be among the lost.
+                mailbox.expunged.forget_through(mailbox.highest_modseq);
             }
         }
         for next in self.account_next.values_mut() {
@@ -390,7 +448,7 @@ fn relocate(relocations: &BTreeMap<u64, HashMap<u64, u64>>, extent: &Extent) -> 
     }
 }
 
-fn advance_modseq(mailbox: &mut Mailbox, modseq: Modseq) -> Result<(), Anomaly> {
+pub(crate) fn advance_modseq(mailbox: &mut Mailbox, modseq: Modseq) -> Result<(), Anomaly> {
     if modseq <= mailbox.highest_modseq {
         return Err(Anomaly::ModseqNotIncreasing {
             modseq,

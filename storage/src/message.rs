@@ -137,10 +137,25 @@ impl<D: Disk + 'static> MessageWriter<D> {
     }
 
     /// Commits the message to `mailbox`: returns its UID once it is durable and visible.
+    /// Its RFC 8514 save date is its internal date (right for delivery, where the internal
+    /// date is the time of arrival); IMAP APPEND uses `commit_saved`.
     pub async fn commit(
+        self,
+        mailbox: MailboxKey,
+        meta: MessageMeta,
+    ) -> Result<(Uid, Durable), StoreError> {
+        let save_date_secs = meta.internal_date_secs;
+        self.commit_saved(mailbox, meta, save_date_secs).await
+    }
+
+    /// Commits the message to `mailbox` with the RFC 8514 save date `save_date_secs` (the
+    /// time of the APPEND; the caller owns the clock): returns its UID once it is durable
+    /// and visible.
+    pub async fn commit_saved(
         mut self,
         mailbox: MailboxKey,
         meta: MessageMeta,
+        save_date_secs: i64,
     ) -> Result<(Uid, Durable), StoreError> {
         check_keywords(&meta.keywords)?;
         if meta.parse.len() > PARSE_OCTETS_MAX {
@@ -201,6 +216,7 @@ impl<D: Disk + 'static> MessageWriter<D> {
                     extents,
                     content_crc,
                     parse: meta.parse,
+                    save_date_secs: Some(save_date_secs),
                 };
                 Ok((Record::MessageCommit(commit), uid))
             })
@@ -269,18 +285,24 @@ impl<D: Disk + 'static> Store<D> {
     }
 
     /// The message's commit record, verified: parse results, keywords as written, extents.
+    /// A copy (COPY, MOVE) shares the commit record of the message first committed: its
+    /// mailbox, UID, flags, keywords, MODSEQ and save date are that message's as written
+    /// (the index has the copy's own); parse results, size, internal date and content are
+    /// the same.
     pub async fn read_commit(
         &self,
         mailbox: MailboxKey,
         uid: Uid,
     ) -> Result<MessageCommit, StoreError> {
-        let (sequence, offset) = {
+        let (sequence, offset, size_octets, internal_date_secs) = {
             let state = self.state.borrow();
             let target = state.mailbox(mailbox).ok_or(StoreError::NoSuchMailbox)?;
             let entry = target.index.get(uid).ok_or(StoreError::NoSuchMessage)?;
             (
                 u64::from(entry.commit_sequence),
                 u64::from(entry.commit_offset),
+                u64::from(entry.size_octets),
+                entry.internal_date_secs,
             )
         };
         let damaged = |what: &str| {
@@ -308,7 +330,13 @@ impl<D: Disk + 'static> Store<D> {
             .map_err(StoreError::Read)?;
         let context = FrameContext { salt, offset };
         match record::decode(&bytes, context) {
-            Ok((Record::MessageCommit(commit), _)) if commit.uid == uid => Ok(commit),
+            Ok((Record::MessageCommit(commit), _))
+                if (commit.mailbox, commit.uid) == (mailbox, uid)
+                    || (commit.size_octets, commit.internal_date_secs)
+                        == (size_octets, internal_date_secs) =>
+            {
+                Ok(commit)
+            }
             Ok(_) => Err(damaged("not this message's commit")),
             Err(error) => Err(damaged(&error.to_string())),
         }

@@ -3,7 +3,7 @@
 use crate::codec::{Malformed, Reader, Writer};
 use crate::ids::{AccountKey, Extent, MailboxKey, SystemFlags, UidRange};
 use crate::record::{
-    FlagChange, FlagOperation, MessageCommit, Record, RecordType, Relocation, bounds,
+    FlagChange, FlagOperation, MessageCommit, MessageCopy, Record, RecordType, Relocation, bounds,
 };
 
 pub(crate) fn encode(record: &Record<'_>, writer: &mut Writer<'_>) {
@@ -25,6 +25,10 @@ pub(crate) fn encode(record: &Record<'_>, writer: &mut Writer<'_>) {
             writer.u8(change.flags.0);
             keywords(writer, &change.keywords);
             uid_ranges(writer, &change.uids);
+            // Format version 2: present only for a conditional store.
+            if let Some(since) = change.unchanged_since {
+                writer.u64(since);
+            }
         }
         Record::Expunge {
             mailbox: key,
@@ -76,7 +80,23 @@ pub(crate) fn encode(record: &Record<'_>, writer: &mut Writer<'_>) {
                 writer.u64(relocation.current);
             }
         }
+        Record::MessageCopy(copy) => encode_copy(copy, writer),
     }
+}
+
+fn encode_copy(copy: &MessageCopy, writer: &mut Writer<'_>) {
+    assert_eq!(
+        copy.source.account, copy.target.account,
+        "copy across accounts"
+    );
+    mailbox(writer, copy.source);
+    writer.u32(copy.target.mailbox);
+    writer.u64(copy.modseq);
+    writer.u32(copy.uid_first);
+    writer.u32(copy.count);
+    writer.i64(copy.save_date_secs);
+    writer.u64(copy.moved.unwrap_or(0));
+    uid_ranges(writer, &copy.uids);
 }
 
 fn encode_commit(commit: &MessageCommit, writer: &mut Writer<'_>) {
@@ -96,6 +116,10 @@ fn encode_commit(commit: &MessageCommit, writer: &mut Writer<'_>) {
     }
     writer.u32(commit.content_crc);
     writer.bytes(&commit.parse);
+    // Format version 2 on; a version 1 commit ends after its parse bytes.
+    if let Some(save_date_secs) = commit.save_date_secs {
+        writer.i64(save_date_secs);
+    }
 }
 
 fn account(writer: &mut Writer<'_>, key: AccountKey) {
@@ -141,6 +165,7 @@ pub(crate) fn decode<'a>(
             flags: read_flags(reader)?,
             keywords: read_keywords(reader)?,
             uids: read_uid_ranges(reader)?,
+            unchanged_since: optional_u64(reader, "unchanged since")?,
         }),
         RecordType::Expunge => Record::Expunge {
             mailbox: read_mailbox(reader)?,
@@ -185,6 +210,7 @@ pub(crate) fn decode<'a>(
             }
             Record::Relocation(relocations)
         }
+        RecordType::MessageCopy => Record::MessageCopy(decode_copy(reader)?),
     };
     reader.finish("trailing bytes")?;
     Ok(record)
@@ -210,8 +236,14 @@ fn decode_commit(reader: &mut Reader<'_>) -> Result<MessageCommit, Malformed> {
     }
     let content_crc = reader.u32("content crc")?;
     let parse = reader.bytes(bounds::PARSE, "parse")?.to_vec();
+    // Format version 2 on; a version 1 commit ends after its parse bytes.
+    let save_date_secs = match reader.remaining() {
+        0 => None,
+        _ => Some(reader.i64("save date")?),
+    };
     let extent_total: u64 = extents.iter().map(|extent| u64::from(extent.octets)).sum();
-    if uid == 0 || modseq == 0 || extent_total != size_octets {
+    // UIDNEXT after it must fit (a writer never allocates the last UID).
+    if uid == 0 || uid == u32::MAX || modseq == 0 || extent_total != size_octets {
         return Err(Malformed("commit fields inconsistent"));
     }
     Ok(MessageCommit {
@@ -226,7 +258,57 @@ fn decode_commit(reader: &mut Reader<'_>) -> Result<MessageCommit, Malformed> {
         extents,
         content_crc,
         parse,
+        save_date_secs,
     })
+}
+
+fn decode_copy(reader: &mut Reader<'_>) -> Result<MessageCopy, Malformed> {
+    let source = read_mailbox(reader)?;
+    let target = MailboxKey {
+        account: source.account,
+        mailbox: reader.u32("target mailbox")?,
+    };
+    let modseq = reader.u64("copy modseq")?;
+    let uid_first = reader.u32("first target uid")?;
+    let count = reader.u32("copy count")?;
+    let save_date_secs = reader.i64("save date")?;
+    let moved = match reader.u64("move modseq")? {
+        0 => None,
+        modseq => Some(modseq),
+    };
+    let uids = read_uid_ranges(reader)?;
+    let ascending = uids.windows(2).all(|pair| pair[0].last < pair[1].first);
+    // UIDNEXT after the copies must fit, as after a commit.
+    let uid_next = u64::from(uid_first) + u64::from(count);
+    // A MOVE within one mailbox expunges after it copies: a later MODSEQ.
+    let moved_in_order = moved.is_none_or(|moved| source != target || moved > modseq);
+    if uid_first == 0
+        || count == 0
+        || uid_next > u64::from(u32::MAX)
+        || modseq == 0
+        || !ascending
+        || !moved_in_order
+    {
+        return Err(Malformed("copy fields inconsistent"));
+    }
+    Ok(MessageCopy {
+        source,
+        target,
+        uids,
+        count,
+        uid_first,
+        modseq,
+        save_date_secs,
+        moved,
+    })
+}
+
+/// A field added at the end of a record by format version 2: absent in version 1 records.
+fn optional_u64(reader: &mut Reader<'_>, what: &'static str) -> Result<Option<u64>, Malformed> {
+    if reader.remaining() == 0 {
+        return Ok(None);
+    }
+    reader.u64(what).map(Some)
 }
 
 fn read_account(reader: &mut Reader<'_>) -> Result<AccountKey, Malformed> {

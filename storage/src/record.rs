@@ -36,6 +36,8 @@ pub enum RecordType {
     Subscription = 8,
     Account = 9,
     Relocation = 10,
+    /// Format version 2 on.
+    MessageCopy = 11,
 }
 
 impl RecordType {
@@ -52,6 +54,7 @@ impl RecordType {
             Subscription,
             Account,
             Relocation,
+            MessageCopy,
         ]
         .into_iter()
         .find(|kind| *kind as u8 == value)
@@ -75,6 +78,9 @@ pub struct MessageCommit {
     pub content_crc: u32,
     /// Opaque parse results filled by the IMAP layer (header length, MIME tree, ENVELOPE).
     pub parse: Vec<u8>,
+    /// RFC 8514 save date: when the message was saved into its mailbox. `None` only in
+    /// commits written by format version 1, which did not record it.
+    pub save_date_secs: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +98,38 @@ pub struct FlagChange {
     pub flags: SystemFlags,
     pub keywords: Vec<String>,
     pub uids: Vec<UidRange>,
+    /// RFC 7162 §3.1.3 `UNCHANGEDSINCE`: a message whose MODSEQ is above it is left alone.
+    /// Checked when the record is applied, in log order, so live writes and replay agree.
+    /// Format version 2 on (`None` is written as before).
+    pub unchanged_since: Option<Modseq>,
+}
+
+/// COPY (RFC 3501 §6.4.7) or MOVE (RFC 6851) of messages between two mailboxes of one
+/// account, without copying content: each copy shares the original's content extents and
+/// commit record (its parse results). Format version 2 on.
+///
+/// Applying it takes the messages present in `source` within `uids`, in UID order, at most
+/// `count` of them, and gives the i-th the target UID `uid_first + i`; UIDs up to
+/// `uid_first + count - 1` are used up either way. Writers clip `uids` to the largest UID
+/// present when they write, so messages appended later can never be taken, and only an
+/// expunge applied in between can make fewer than `count` present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageCopy {
+    pub source: MailboxKey,
+    /// In the same account as `source` (only its mailbox number is written).
+    pub target: MailboxKey,
+    /// Source UIDs: ascending, disjoint, clipped.
+    pub uids: Vec<UidRange>,
+    /// Messages present when the record was written.
+    pub count: u32,
+    pub uid_first: Uid,
+    /// The target MODSEQ of every copy.
+    pub modseq: Modseq,
+    /// RFC 8514 save date of every copy.
+    pub save_date_secs: i64,
+    /// MOVE: the copied messages are expunged from `source` with this MODSEQ, in the same
+    /// record, so a crash leaves each message in exactly one of the mailboxes.
+    pub moved: Option<Modseq>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +174,7 @@ pub enum Record<'a> {
     /// kept chunk now lies. Commit records keep the extents they were written with (original
     /// coordinates); replay translates them through this table (docs/STORAGE.md, "Compaction").
     Relocation(Vec<Relocation>),
+    MessageCopy(MessageCopy),
 }
 
 /// One kept chunk's content: its original data offset in the segment, and its current one.
@@ -187,6 +226,7 @@ impl Record<'_> {
             Record::Subscription { .. } => RecordType::Subscription,
             Record::Account { .. } => RecordType::Account,
             Record::Relocation(_) => RecordType::Relocation,
+            Record::MessageCopy(_) => RecordType::MessageCopy,
         }
     }
 
@@ -204,6 +244,7 @@ impl Record<'_> {
                 account.partition
             }
             Record::Relocation(_) => NO_PARTITION,
+            Record::MessageCopy(copy) => copy.source.account.partition,
         }
     }
 }

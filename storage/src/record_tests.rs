@@ -2,7 +2,7 @@
 
 use crate::ids::{AccountKey, Extent, MailboxKey, SystemFlags, UidRange};
 use crate::record::{
-    self, DecodeError, FlagChange, FlagOperation, FrameContext, MessageCommit, Record,
+    self, DecodeError, FlagChange, FlagOperation, FrameContext, MessageCommit, MessageCopy, Record,
 };
 use crate::sim::Rng;
 
@@ -45,6 +45,29 @@ pub(crate) fn samples() -> Vec<Record<'static>> {
         ],
         content_crc: 0xabcd,
         parse: b"header=120;parts=1".to_vec(),
+        save_date_secs: Some(1_700_000_123),
+    };
+    let change = FlagChange {
+        mailbox: mailbox(),
+        modseq: 13,
+        operation: FlagOperation::Add,
+        flags: SystemFlags::DELETED,
+        keywords: vec!["$Junk".into()],
+        uids: vec![UidRange { first: 1, last: 9 }, UidRange::one(20)],
+        unchanged_since: None,
+    };
+    let copy = MessageCopy {
+        source: mailbox(),
+        target: MailboxKey {
+            mailbox: 5,
+            ..mailbox()
+        },
+        uids: vec![UidRange { first: 2, last: 4 }, UidRange::one(9)],
+        count: 4,
+        uid_first: 31,
+        modseq: 40,
+        save_date_secs: -3,
+        moved: None,
     };
     vec![
         Record::ContentChunk {
@@ -52,14 +75,23 @@ pub(crate) fn samples() -> Vec<Record<'static>> {
             ingest: 77,
             data: b"Subject: hi\r\n\r\nbody",
         },
+        // Format version 1 forms (no save date, no condition), then version 2's.
+        Record::MessageCommit(MessageCommit {
+            save_date_secs: None,
+            ..commit.clone()
+        }),
         Record::MessageCommit(commit),
+        Record::FlagChange(change.clone()),
         Record::FlagChange(FlagChange {
-            mailbox: mailbox(),
-            modseq: 13,
-            operation: FlagOperation::Add,
-            flags: SystemFlags::DELETED,
-            keywords: vec!["$Junk".into()],
-            uids: vec![UidRange { first: 1, last: 9 }, UidRange::one(20)],
+            unchanged_since: Some(0),
+            ..change
+        }),
+        Record::MessageCopy(copy.clone()),
+        // MOVE within one mailbox: the expunge MODSEQ follows the copies'.
+        Record::MessageCopy(MessageCopy {
+            target: mailbox(),
+            moved: Some(41),
+            ..copy
         }),
         Record::Expunge {
             mailbox: mailbox(),
@@ -163,8 +195,61 @@ fn random_input_never_panics() {
         }
         let _ = record::decode(&bytes, CONTEXT);
         // Payload decoding is reached only through checksums; drive it directly too.
-        let _ = record::decode_payload_for_tests(rng.below(12) as u8, &bytes);
+        let _ = record::decode_payload_for_tests(rng.below(13) as u8, &bytes);
         let start = rng.below(valid.len() as u64) as usize;
         let _ = record::decode(&valid[start..], CONTEXT);
+    }
+}
+
+/// A version 1 commit (no save date) is the same bytes as before version 2, so old logs
+/// decode; an inconsistent copy record is refused.
+#[test]
+fn version_one_commits_decode_and_bad_copies_are_refused() {
+    let samples = samples();
+    let Record::MessageCommit(commit) = &samples[2] else {
+        panic!("sample 2 is a commit");
+    };
+    let mut with = Vec::new();
+    record::encode(&samples[2], CONTEXT, &mut with);
+    let mut without = Vec::new();
+    record::encode(&samples[1], CONTEXT, &mut without);
+    assert_eq!(with.len(), without.len() + 8);
+    let (decoded, _) = record::decode(&without, CONTEXT).expect("version 1 commit");
+    let Record::MessageCopy(copy) = &samples[6] else {
+        panic!("sample 6 is a copy");
+    };
+    assert_eq!(
+        decoded,
+        Record::MessageCommit(MessageCommit {
+            save_date_secs: None,
+            ..commit.clone()
+        })
+    );
+    let bad = [
+        MessageCopy {
+            count: 0,
+            ..copy.clone()
+        },
+        MessageCopy {
+            uid_first: u32::MAX - 3,
+            ..copy.clone()
+        },
+        MessageCopy {
+            uids: vec![UidRange::one(9), UidRange::one(3)],
+            ..copy.clone()
+        },
+        MessageCopy {
+            target: copy.source,
+            moved: Some(copy.modseq),
+            ..copy.clone()
+        },
+    ];
+    for copy in bad {
+        let mut bytes = Vec::new();
+        record::encode(&Record::MessageCopy(copy), CONTEXT, &mut bytes);
+        assert!(matches!(
+            record::decode(&bytes, CONTEXT),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 }

@@ -12,7 +12,7 @@ use crate::ids::{Extent, Location};
 use crate::log::{Log, LogConfig};
 use crate::record::{DecodeError, Record};
 use crate::scan::{self, ScanOutcome, ScanRange};
-use crate::segment::{HeaderError, SEGMENT_HEADER_OCTETS, SegmentHeader};
+use crate::segment::{FORMAT_VERSION, HeaderError, SEGMENT_HEADER_OCTETS, SegmentHeader};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::rc::Rc;
@@ -107,6 +107,8 @@ struct Scanned<F> {
     files: BTreeMap<u64, Rc<F>>,
     salts: BTreeMap<u64, u32>,
     tail: Location,
+    /// The tail segment is of an older format version: writes go to a new segment.
+    seal_tail: bool,
 }
 
 impl<D: Disk + 'static> Log<D> {
@@ -132,6 +134,9 @@ impl<D: Disk + 'static> Log<D> {
         let mut report = RecoveryReport::default();
         let scanned = scan_all(&disk, &config, start, &mut report, &mut replay).await?;
         let log = Log::new(disk, config, scanned.files, scanned.salts, scanned.tail);
+        if scanned.seal_tail {
+            log.seal_tail();
+        }
         Ok((log, report))
     }
 }
@@ -151,6 +156,7 @@ async fn scan_all<D: Disk>(
             sequence: 1,
             offset: SEGMENT_HEADER_OCTETS as u64,
         },
+        seal_tail: false,
     };
     for (position, &sequence) in sequences.iter().enumerate() {
         let last = position + 1 == sequences.len();
@@ -188,6 +194,7 @@ async fn scan_all<D: Disk>(
                     sequence,
                     offset: SEGMENT_HEADER_OCTETS as u64,
                 };
+                scanned.seal_tail = false;
                 continue;
             }
             Err(error @ HeaderError::BadMagic) => {
@@ -203,6 +210,7 @@ async fn scan_all<D: Disk>(
                     sequence: sequence + 1,
                     offset: SEGMENT_HEADER_OCTETS as u64,
                 };
+                scanned.seal_tail = false;
                 continue;
             }
         };
@@ -239,6 +247,7 @@ async fn scan_all<D: Disk>(
             sequence,
             offset: outcome.valid_end,
         };
+        scanned.seal_tail = header.format_version < FORMAT_VERSION;
         scanned.files.insert(sequence, file);
         scanned.salts.insert(sequence, header.salt);
     }

@@ -9,15 +9,16 @@
 use crate::checkpoint::{self, CheckpointHeader};
 use crate::disk::{Disk, DiskError, FileId, FileKind};
 use crate::error::StoreError;
-use crate::ids::{AccountKey, Location, MailboxKey, Modseq, SystemFlags, Uid, UidRange};
+use crate::history::compact_ranges;
+use crate::ids::{AccountKey, Location, MailboxKey, Modseq, Uid, UidRange};
 use crate::limits::{
     CHECKPOINTS_KEPT, KEYWORD_OCTETS_MAX, KEYWORDS_PER_MESSAGE_MAX, NAME_OCTETS_MAX,
     RECORD_OCTETS_MIN, UID_RANGES_PER_RECORD_MAX,
 };
 use crate::log::{Durable, Log, LogConfig, Ticket};
-use crate::mailbox::{Mailbox, State};
+use crate::mailbox::{Anomaly, Mailbox, Outcome, State};
 use crate::notify::Event;
-use crate::record::{FlagChange, FlagOperation, Record};
+use crate::record::Record;
 use crate::recovery::{OpenError, RecoveryReport};
 use std::cell::{Cell, Ref, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -27,6 +28,20 @@ pub(crate) struct Effect {
     ticket: Ticket,
     pub(crate) location: Location,
     record: Record<'static>,
+    /// Where the writer waiting on this record wants its outcome (`write_observed`).
+    observer: Option<Observer>,
+}
+
+/// Filled with what applying a record did (or why it did not fit) for its waiting writer.
+type Observer = Rc<RefCell<Option<Result<Option<Outcome>, Anomaly>>>>;
+
+/// What a write's preparation decided.
+pub(crate) enum Prepared<T> {
+    /// Append this record.
+    Append(Record<'static>, T),
+    /// Nothing to write (e.g. a COPY of messages that are all gone); the receipt then covers
+    /// everything appended before.
+    Nothing(T),
 }
 
 /// Checkpoint bookkeeping of a store.
@@ -193,6 +208,7 @@ impl<D: Disk + 'static> Store<D> {
             checkpoints.sequence_next - 1
         };
         let header = CheckpointHeader {
+            format_version: checkpoint::CHECKPOINT_FORMAT_VERSION,
             shard: self.log.inner.config.shard,
             sequence,
             position,
@@ -288,19 +304,62 @@ impl<D: Disk + 'static> Store<D> {
         &self,
         prepare: impl FnOnce(&mut State) -> Result<(Record<'static>, T), StoreError>,
     ) -> Result<(T, Durable), StoreError> {
+        let prepare = |state: &mut State| {
+            let (record, value) = prepare(state)?;
+            Ok(Prepared::Append(record, value))
+        };
+        let (value, _, durable) = self.write_with(prepare, false).await?;
+        Ok((value, durable))
+    }
+
+    /// The write path for a writer that needs what its record did when applied (in log
+    /// order, after every record before it): the `Outcome` is `None` only for
+    /// `Prepared::Nothing`. A record that no longer fits the state when applied (its mailbox
+    /// was deleted meanwhile) fails with `NoSuchMailbox`, though it is durable.
+    pub(crate) async fn write_observed<T>(
+        &self,
+        prepare: impl FnOnce(&mut State) -> Result<Prepared<T>, StoreError>,
+    ) -> Result<(T, Option<Outcome>, Durable), StoreError> {
+        self.write_with(prepare, true).await
+    }
+
+    async fn write_with<T>(
+        &self,
+        prepare: impl FnOnce(&mut State) -> Result<Prepared<T>, StoreError>,
+        observe: bool,
+    ) -> Result<(T, Option<Outcome>, Durable), StoreError> {
         self.log.ready().await?;
-        let (record, value) = prepare(&mut self.state.borrow_mut())?;
+        let prepared = prepare(&mut self.state.borrow_mut())?;
+        let (record, value) = match prepared {
+            Prepared::Append(record, value) => (record, value),
+            Prepared::Nothing(value) => {
+                let durable = self.log.flushed().await?;
+                self.apply_durable();
+                return Ok((value, None, durable));
+            }
+        };
         let (location, ticket) = self.log.append(&record)?;
+        let observer: Option<Observer> = observe.then(Rc::default);
         self.effects.borrow_mut().push_back(Effect {
             ticket,
             location,
             record,
+            observer: observer.clone(),
         });
         let durable = self.log.wait(ticket).await;
         self.apply_durable();
         self.maybe_checkpoint();
         self.maybe_compact();
-        Ok((value, durable?))
+        let durable = durable?;
+        let Some(observer) = observer else {
+            return Ok((value, None, durable));
+        };
+        let outcome = observer.borrow_mut().take();
+        match outcome {
+            Some(Ok(outcome)) => Ok((value, outcome, durable)),
+            Some(Err(_)) => Err(StoreError::NoSuchMailbox),
+            None => unreachable!("a durable record is applied before its writer resumes"),
+        }
     }
 
     /// Applies every durable record in log order and wakes each changed mailbox once.
@@ -316,13 +375,15 @@ impl<D: Disk + 'static> Store<D> {
             let Some(effect) = effects.pop_front() else {
                 break;
             };
-            match state.apply(effect.location, &effect.record) {
-                Ok(Some(mailbox)) => {
-                    changed.insert(mailbox);
-                }
-                Ok(None) => {}
+            let observe = effect.observer.is_some();
+            let applied = state.apply_observed(effect.location, &effect.record, observe);
+            match &applied {
+                Ok(applied) => changed.extend(applied.changed.iter().flatten()),
                 // Allocation happens in log order, so only a concurrent delete can get here.
-                Err(anomaly) => debug_assert_eq!(anomaly, crate::mailbox::Anomaly::Missing),
+                Err(anomaly) => debug_assert_eq!(*anomaly, Anomaly::Missing),
+            }
+            if let Some(observer) = effect.observer {
+                *observer.borrow_mut() = Some(applied.map(|applied| applied.outcome));
             }
         }
         let events: Vec<Rc<Event>> = changed
@@ -508,46 +569,21 @@ impl<D: Disk + 'static> Store<D> {
             .collect()
     }
 
+    /// RFC 7162 §3.2.10 `VANISHED (EARLIER)`: the UIDs expunged from `mailbox` with a MODSEQ
+    /// above `modseq`, as ascending ranges (they may name UIDs that were already gone, never a
+    /// present message). `None` when the mailbox's history does not reach back that far (at
+    /// most `EXPUNGE_HISTORY_RANGES_MAX` ranges are kept) or there is no such mailbox: then
+    /// report every UID below UIDNEXT that is not present.
+    pub fn expunged_since(&self, mailbox: MailboxKey, modseq: Modseq) -> Option<Vec<UidRange>> {
+        self.state.borrow().mailbox(mailbox)?.expunged_since(modseq)
+    }
+
     /// The change event of a mailbox: wait with `event.changed(generation)` (IMAP IDLE).
     pub fn watch(&self, mailbox: MailboxKey) -> Option<Rc<Event>> {
         self.state
             .borrow()
             .mailbox(mailbox)
             .map(|target| target.changes.clone())
-    }
-
-    /// RFC 3501 §6.4.6 STORE: applies `operation` to the messages in `uids`. One MODSEQ is
-    /// given to the whole command (RFC 7162 allows one per operation).
-    pub async fn store_flags(
-        &self,
-        mailbox: MailboxKey,
-        uids: &[UidRange],
-        operation: FlagOperation,
-        flags: SystemFlags,
-        keywords: &[String],
-    ) -> Result<(Modseq, Durable), StoreError> {
-        check_keywords(keywords)?;
-        check_ranges(uids)?;
-        self.write(|state| {
-            let target = state
-                .mailbox_mut(mailbox)
-                .ok_or(StoreError::NoSuchMailbox)?;
-            if !target.keywords.has_room_for(keywords) {
-                return Err(StoreError::LimitExceeded("keywords per mailbox"));
-            }
-            target.modseq_allocated += 1;
-            let modseq = target.modseq_allocated;
-            let change = FlagChange {
-                mailbox,
-                modseq,
-                operation,
-                flags,
-                keywords: keywords.to_vec(),
-                uids: uids.to_vec(),
-            };
-            Ok((Record::FlagChange(change), modseq))
-        })
-        .await
     }
 
     /// Removes the messages in `uids` that exist now; returns their UIDs.
@@ -567,7 +603,7 @@ impl<D: Disk + 'static> Store<D> {
                 .collect();
             present.sort_unstable();
             present.dedup();
-            let ranges = compact_ranges(&present);
+            let ranges = compact_ranges(present.iter().copied());
             check_ranges(&ranges)?;
             target.modseq_allocated += 1;
             let record = Record::Expunge {
@@ -641,7 +677,7 @@ pub(crate) fn check_keywords(keywords: &[String]) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn check_ranges(ranges: &[UidRange]) -> Result<(), StoreError> {
+pub(crate) fn check_ranges(ranges: &[UidRange]) -> Result<(), StoreError> {
     if ranges.len() > UID_RANGES_PER_RECORD_MAX {
         return Err(StoreError::LimitExceeded("UID ranges per command"));
     }
@@ -652,16 +688,4 @@ fn check_ranges(ranges: &[UidRange]) -> Result<(), StoreError> {
         return Err(StoreError::LimitExceeded("UID range"));
     }
     Ok(())
-}
-
-/// Ascending UIDs → the fewest inclusive ranges.
-fn compact_ranges(uids: &[Uid]) -> Vec<UidRange> {
-    let mut ranges: Vec<UidRange> = Vec::new();
-    for &uid in uids {
-        match ranges.last_mut() {
-            Some(last) if last.last.checked_add(1) == Some(uid) => last.last = uid,
-            _ => ranges.push(UidRange::one(uid)),
-        }
-    }
-    ranges
 }

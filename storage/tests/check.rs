@@ -128,3 +128,69 @@ fn verify_reports_planted_damage_by_location_and_repair_rebuilds() {
     let report = check::verify(directory.path(), 1).expect("verify");
     assert!(report.is_clean(), "{:?}", report.problems);
 }
+
+/// Copies share their originals' commit records and content: a log with copies, moves,
+/// expunged originals and compaction verifies clean, from the log and from the checkpoint.
+#[test]
+fn verify_is_clean_on_a_log_with_copies_and_moves() {
+    let directory = tempfile::Builder::new()
+        .prefix("postern-check-copies-")
+        .tempdir_in("/tmp")
+        .expect("tempdir");
+    let path = directory.path().to_path_buf();
+    glommio::LocalExecutorBuilder::default()
+        .make()
+        .expect("executor")
+        .run(async move {
+            let mut config = config();
+            config.compaction_octets_per_sec = 0;
+            config.compaction_live_percent_max = 90;
+            let disk = FileDisk::new(&path, 1).expect("disk");
+            let (store, _) = Store::open(disk, config).await.expect("open");
+            let (account, _) = store
+                .create_account(9, "dave@example.org", 0, 0)
+                .await
+                .expect("account");
+            let (inbox, _) = store.create_mailbox(account, "INBOX").await.expect("inbox");
+            let (archive, _) = store
+                .create_mailbox(account, "Archive")
+                .await
+                .expect("archive");
+            for id in 0..30 {
+                let mut writer = store.begin_message(9);
+                writer.write(&content(id)).await.expect("write");
+                let meta = MessageMeta {
+                    parse: id.to_le_bytes().to_vec(),
+                    ..Default::default()
+                };
+                let (_uid, _durable) = writer.commit(inbox, meta).await.expect("commit");
+            }
+            let range = |first, last| postern_storage::UidRange { first, last };
+            let (copied, _) = store
+                .copy_messages(inbox, &[range(1, 10)], archive, 1)
+                .await
+                .expect("copy");
+            assert_eq!(copied.len(), 10);
+            let (moved, _, _) = store
+                .move_messages(inbox, &[range(11, 20)], archive, 2)
+                .await
+                .expect("move");
+            assert_eq!(moved.len(), 10);
+            // The originals of the copies go; their content stays for the copies.
+            let (_expunged, _) = store
+                .expunge(inbox, &[range(1, 10), range(21, 30)])
+                .await
+                .expect("expunge");
+            let (_expunged, _) = store
+                .expunge(archive, &[range(15, 20)])
+                .await
+                .expect("expunge moved");
+            let compacted = store.compact().await.expect("compact");
+            assert!(!compacted.compacted.is_empty(), "{compacted:?}");
+            store.close().await.expect("close");
+        });
+    let report = check::verify(directory.path(), 1).expect("verify");
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.messages, 10 + 4, "{report:?}");
+    assert_eq!(report.checkpoints, 2);
+}

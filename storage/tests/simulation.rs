@@ -1,7 +1,8 @@
 //! Seeded simulation of the store on a fault-injecting disk: crash at every step, torn tails at
 //! every octet of the last record, failing fdatasync, ENOSPC, bit flips mid-log. After each,
 //! recovery must serve every acknowledged message intact, show nothing half-written, and keep
-//! UIDs and MODSEQs from going back.
+//! UIDs and MODSEQs from going back. The workload appends, stores flags (plain and
+//! conditional), copies, moves and expunges.
 
 use postern_storage::compaction::CompactionReport;
 use postern_storage::sim::{Cut, Faults, Rng, SimDisk};
@@ -63,15 +64,26 @@ struct Model {
     expunged: Vec<Uid>,
     /// Expunges requested, acknowledged or not: an unacknowledged one may or may not survive.
     expunge_requested: Vec<Uid>,
+    /// Acknowledged conditional stores of \Draft.
+    drafted: Vec<Uid>,
     modseq_max: u64,
     uid_max: Uid,
     mailbox: Option<MailboxKey>,
+    /// The mailbox copies and moves go to.
+    copies: Option<MailboxKey>,
+    /// Acknowledged copies (and moves) there: UID → id.
+    copies_acked: BTreeMap<Uid, u64>,
+    /// Moves requested, acknowledged or not: (source UID, id). Each such message is in
+    /// exactly one of the two mailboxes.
+    moves_requested: Vec<(Uid, u64)>,
 }
 
 async fn setup(store: &Rc<Store<SimDisk>>, model: &Rc<RefCell<Model>>) -> Result<(), StoreError> {
     let (account, _durable) = store.create_account(4, "ann@example.org", 0, 0).await?;
     let (mailbox, _durable) = store.create_mailbox(account, "INBOX").await?;
     model.borrow_mut().mailbox = Some(mailbox);
+    let (copies, _durable) = store.create_mailbox(account, "Copies").await?;
+    model.borrow_mut().copies = Some(copies);
     Ok(())
 }
 
@@ -133,12 +145,72 @@ async fn worker(
             model.modseq_max = model.modseq_max.max(modseq);
             model.flagged.push(uid);
         }
-        if round == 2 {
-            model.borrow_mut().expunge_requested.push(uid);
-            let (removed, _durable) = store.expunge(mailbox, &[UidRange::one(uid)]).await?;
-            model.borrow_mut().expunged.extend(removed);
+        match round {
+            0 => conditional_store(&store, &model, mailbox, uid).await?,
+            1 => {
+                let copies = model.borrow().copies.expect("set up");
+                let (pairs, _durable) = store
+                    .copy_messages(mailbox, &[UidRange::one(uid)], copies, id as i64)
+                    .await?;
+                assert_eq!(pairs.len(), 1);
+                model.borrow_mut().copies_acked.insert(pairs[0].1, id);
+            }
+            2 => {
+                model.borrow_mut().expunge_requested.push(uid);
+                let (removed, _durable) = store.expunge(mailbox, &[UidRange::one(uid)]).await?;
+                model.borrow_mut().expunged.extend(removed);
+            }
+            _ => {
+                let copies = model.borrow().copies.expect("set up");
+                model.borrow_mut().expunge_requested.push(uid);
+                model.borrow_mut().moves_requested.push((uid, id));
+                let (pairs, expunged, _durable) = store
+                    .move_messages(mailbox, &[UidRange::one(uid)], copies, id as i64)
+                    .await?;
+                assert_eq!(expunged, vec![uid]);
+                let mut model = model.borrow_mut();
+                model.expunged.extend(expunged);
+                model.copies_acked.insert(pairs[0].1, id);
+            }
         }
     }
+    Ok(())
+}
+
+/// RFC 7162 UNCHANGEDSINCE: fails against MODSEQ 0, succeeds against the message's own.
+async fn conditional_store(
+    store: &Rc<Store<SimDisk>>,
+    model: &Rc<RefCell<Model>>,
+    mailbox: MailboxKey,
+    uid: Uid,
+) -> Result<(), StoreError> {
+    let range = [UidRange::one(uid)];
+    let store_draft = |since| {
+        store.store_flags_if(
+            mailbox,
+            &range,
+            FlagOperation::Add,
+            SystemFlags::DRAFT,
+            &[],
+            Some(since),
+        )
+    };
+    let (failed, _durable) = store_draft(0).await?;
+    assert_eq!(failed.modified, vec![uid]);
+    assert!(failed.changed.is_empty());
+    // Only this task writes to `uid`.
+    let seen = {
+        let state = store.state();
+        let index = &state.mailbox(mailbox).expect("mailbox").index;
+        index.get(uid).expect("present").modseq
+    };
+    let (outcome, _durable) = store_draft(seen).await?;
+    assert!(outcome.modified.is_empty());
+    assert_eq!(outcome.changed.len(), 1);
+    assert!(outcome.changed[0].flags.contains(SystemFlags::DRAFT));
+    let mut model = model.borrow_mut();
+    model.drafted.push(uid);
+    model.modseq_max = model.modseq_max.max(outcome.modseq);
     Ok(())
 }
 
@@ -191,31 +263,67 @@ async fn verify(disk: SimDisk, model: &Model) -> Rc<Store<SimDisk>> {
             assert!(uids.contains(uid), "acked UID {uid} present");
         }
     }
-    for uid in &uids {
-        // Every visible message is whole: its commit names its content, which reads back.
-        let commit = store
-            .read_commit(mailbox, *uid)
-            .await
-            .expect("commit readable");
-        let id = u64::from_le_bytes(commit.parse.as_slice().try_into().expect("id"));
-        let expected = content(id);
-        let mut buffer = vec![0u8; expected.len() + 10];
-        let mut filled = 0;
-        loop {
-            let end = filled + 7000.min(buffer.len() - filled);
-            let octets = store
-                .read(mailbox, *uid, filled as u64, &mut buffer[filled..end])
-                .await
-                .expect("read");
-            if octets == 0 {
-                break;
+    {
+        let state = store.state();
+        let index = &state.mailbox(mailbox).expect("mailbox").index;
+        for uid in &model.drafted {
+            if let Some(entry) = index.get(*uid) {
+                assert!(
+                    entry.flags.contains(SystemFlags::DRAFT),
+                    "acked \\Draft on {uid}"
+                );
             }
-            filled += octets;
         }
+    }
+    // The expunge history survives recovery: every acknowledged expunge, no present UID.
+    let vanished = store
+        .expunged_since(mailbox, 0)
+        .expect("history kept from the start");
+    let vanished_uid = |uid: &Uid| vanished.iter().any(|range| range.contains(*uid));
+    assert!(model.expunged.iter().all(vanished_uid), "{vanished:?}");
+    assert!(!uids.iter().any(vanished_uid), "{vanished:?}");
+    let mut ids_by_mailbox = Vec::new();
+    for uid in &uids {
+        ids_by_mailbox.push((*uid, read_whole(&store, mailbox, *uid).await));
+    }
+    let mut copy_ids = BTreeMap::new();
+    if let Some(copies) = model.copies {
+        let copy_uids: Vec<Uid> = {
+            let state = store.state();
+            let index = &state.mailbox(copies).expect("acked mailbox").index;
+            index.entries().iter().map(|entry| entry.uid).collect()
+        };
+        for (uid, id) in &model.copies_acked {
+            assert!(copy_uids.contains(uid), "acked copy {uid} present");
+            let entry_save = store
+                .state()
+                .mailbox(copies)
+                .and_then(|target| target.index.get(*uid).map(|e| e.save_date_secs()));
+            assert_eq!(
+                entry_save,
+                Some(Some(*id as i64)),
+                "save date of copy {uid}"
+            );
+        }
+        for uid in copy_uids {
+            let id = read_whole(&store, copies, uid).await;
+            if let Some(acked) = model.copies_acked.get(&uid) {
+                assert_eq!(*acked, id, "copy {uid}");
+            }
+            copy_ids.insert(uid, id);
+        }
+        let copy_status = store.status(copies).expect("status");
+        let copy_max = model.copies_acked.keys().max().copied().unwrap_or(0);
+        assert!(copy_status.uid_next > copy_max);
+    }
+    // A move is atomic: each moved message is in exactly one of the mailboxes.
+    for (source, id) in &model.moves_requested {
+        let in_source = ids_by_mailbox.contains(&(*source, *id));
+        let in_copies = copy_ids.values().filter(|copied| *copied == id).count();
         assert_eq!(
-            &buffer[..filled],
-            expected.as_slice(),
-            "content of UID {uid}"
+            usize::from(in_source) + in_copies,
+            1,
+            "moved {source} ({id})"
         );
     }
     assert!(status.uid_next > model.uid_max);
@@ -236,7 +344,45 @@ async fn verify(disk: SimDisk, model: &Model) -> Rc<Store<SimDisk>> {
         .await
         .expect("store");
     assert!(modseq > model.modseq_max);
+    if let Some(copies) = model.copies {
+        let (pairs, _durable) = store
+            .copy_messages(mailbox, &[UidRange::one(uid)], copies, 1)
+            .await
+            .expect("copy after recovery");
+        let copy_max = model.copies_acked.keys().max().copied().unwrap_or(0);
+        assert!(pairs.len() == 1 && pairs[0].1 > copy_max);
+    }
     store
+}
+
+/// Reads a visible message whole and checks it byte for byte against the content its commit
+/// names (parse results hold the id; a copy shares its original's commit). Returns the id.
+async fn read_whole(store: &Rc<Store<SimDisk>>, mailbox: MailboxKey, uid: Uid) -> u64 {
+    let commit = store
+        .read_commit(mailbox, uid)
+        .await
+        .expect("commit readable");
+    let id = u64::from_le_bytes(commit.parse.as_slice().try_into().expect("id"));
+    let expected = content(id);
+    let mut buffer = vec![0u8; expected.len() + 10];
+    let mut filled = 0;
+    loop {
+        let end = filled + 7000.min(buffer.len() - filled);
+        let octets = store
+            .read(mailbox, uid, filled as u64, &mut buffer[filled..end])
+            .await
+            .expect("read");
+        if octets == 0 {
+            break;
+        }
+        filled += octets;
+    }
+    assert_eq!(
+        &buffer[..filled],
+        expected.as_slice(),
+        "content of UID {uid}"
+    );
+    id
 }
 
 fn run_workload(faults: Faults) -> (SimDisk, Model) {
@@ -701,6 +847,23 @@ async fn compaction_workload(
             .collect();
         doomed
     };
+    // Copies share their originals' content; the originals go below, the copies stay, so
+    // compaction must keep (and move) the shared chunks for the copies alone.
+    let shared: Vec<(Uid, u64)> = {
+        let model = model.borrow();
+        let acked: Vec<(Uid, u64)> = model.acked.iter().map(|(uid, id)| (*uid, *id)).collect();
+        vec![acked[1], acked[4], acked[5]]
+    };
+    let copies = model.borrow().copies.expect("set up");
+    for (uid, id) in shared {
+        let Ok((pairs, _durable)) = store
+            .copy_messages(mailbox, &[UidRange::one(uid)], copies, id as i64)
+            .await
+        else {
+            return;
+        };
+        model.borrow_mut().copies_acked.insert(pairs[0].1, id);
+    }
     let doomed = expunge(|position| position % 3 != 0);
     let first_doomed: Vec<Uid> = doomed.iter().map(|range| range.first).collect();
     model.borrow_mut().expunge_requested.extend(&first_doomed);

@@ -35,7 +35,9 @@ class Server:
         self.root = pathlib.Path(root)
         self.data_dir = self.root / "data"
         self.shards = shards
-        self.ports = {protocol: free_port() for protocol in PROTOCOLS}
+        self.ports = {}
+        while len(set(self.ports.values())) < len(PROTOCOLS):
+            self.ports = {protocol: free_port() for protocol in PROTOCOLS}
         self.config = self.root / "postern.toml"
         listeners = "".join(
             f'\n[[listener]]\nprotocol = "{protocol}"\naddress = "127.0.0.1:{port}"\n'

@@ -1,0 +1,529 @@
+//! FETCH (RFC 3501 §6.4.5, RFC 9051 §6.4.5): flags, dates and sizes from the in-memory index;
+//! ENVELOPE and BODYSTRUCTURE from the analysis stored with each message at ingest; body
+//! sections as exact byte ranges streamed from the log, never re-parsing the message.
+
+use super::command::{FetchItem, Partial, Section, SectionText, SequenceSet};
+use super::driver::{Driver, OUTPUT_FLUSH_OCTETS, SessionState};
+use super::response::write_flags;
+use super::select::uid_ranges;
+use super::selected::Sync;
+use crate::mime::{Analysis, Analyzer, filter_header_fields};
+use postern_storage::{FlagOperation, MailboxKey, StoreError, SystemFlags, Uid};
+use std::io;
+use std::ops::Range;
+
+/// Message content read from the log per step while streaming a literal.
+pub const READ_CHUNK_OCTETS: usize = 64 * 1024;
+/// A header block read whole for HEADER.FIELDS filtering is cut at this size.
+pub const HEADER_READ_OCTETS_MAX: u64 = 1024 * 1024;
+
+/// What one message's FETCH needs from the index, copied out so no borrow is held across I/O.
+struct Indexed {
+    flags: SystemFlags,
+    keywords: Vec<String>,
+    size_octets: u64,
+    internal_date_secs: i64,
+    modseq: u64,
+    recent: bool,
+}
+
+/// A body item's data: a byte range of the message, or bytes made here (HEADER.FIELDS).
+enum Data {
+    Range(Range<u64>),
+    Bytes(Vec<u8>),
+    Nil,
+}
+
+/// Why a message's FETCH could not be completed.
+enum Failure {
+    /// Content unreadable (damage in the log): reported in the tagged NO.
+    Unreadable,
+    /// The connection failed.
+    Io,
+}
+
+impl From<io::Error> for Failure {
+    fn from(_: io::Error) -> Self {
+        Failure::Io
+    }
+}
+
+fn sets_seen(item: &FetchItem) -> bool {
+    match item {
+        FetchItem::Rfc822 | FetchItem::Rfc822Text => true,
+        FetchItem::BodySection { peek, .. } | FetchItem::Binary { peek, .. } => !peek,
+        _ => false,
+    }
+}
+
+fn needs_analysis(item: &FetchItem) -> bool {
+    matches!(
+        item,
+        FetchItem::Envelope
+            | FetchItem::Body
+            | FetchItem::BodyStructure
+            | FetchItem::Rfc822Header
+            | FetchItem::Rfc822Text
+            | FetchItem::BodySection { .. }
+    )
+}
+
+impl Driver {
+    pub(super) async fn fetch(
+        &mut self,
+        tag: &str,
+        by_uid: bool,
+        set: &SequenceSet,
+        items: &[FetchItem],
+    ) {
+        let SessionState::Selected(account, selected) = &self.state else {
+            return;
+        };
+        if items.iter().any(|item| {
+            matches!(
+                item,
+                FetchItem::Binary { .. } | FetchItem::BinarySize { .. }
+            )
+        }) {
+            return self.bad_in_state(tag, "BINARY is not supported");
+        }
+        let (key, read_only, enabled) = (selected.key, selected.read_only, account.enabled);
+        let messages = match self.resolve(set, by_uid) {
+            Ok(messages) => messages,
+            Err(reason) => return self.bad_in_state(tag, reason),
+        };
+        let store = std::rc::Rc::clone(self.shard.state.mail.store());
+        // RFC 3501 §6.4.5: BODY[...] sets \Seen; done durably before the data goes out, and
+        // the FLAGS of those messages are included in their responses.
+        let mut seen_now: Vec<Uid> = Vec::new();
+        if !read_only && items.iter().any(sets_seen) {
+            {
+                let state = store.state();
+                if let Some(mailbox) = state.mailbox(key) {
+                    seen_now = messages
+                        .iter()
+                        .filter_map(|&(_, uid)| mailbox.index.get(uid))
+                        .filter(|e| !e.flags.contains(SystemFlags::SEEN))
+                        .map(|e| e.uid)
+                        .collect();
+                }
+            }
+            if !seen_now.is_empty() {
+                let ranges = uid_ranges(&seen_now);
+                if let Err(error) = store
+                    .store_flags(key, &ranges, FlagOperation::Add, SystemFlags::SEEN, &[])
+                    .await
+                {
+                    return self.store_failed(tag, &error);
+                }
+            }
+        }
+        let mut unreadable = false;
+        for &(sequence, uid) in &messages {
+            let Some(indexed) = self.indexed(key, uid) else {
+                // Expunged by another session and not yet reported (RFC 2180 §4.1.1).
+                continue;
+            };
+            let add_flags = seen_now.binary_search(&uid).is_ok()
+                && !items.iter().any(|i| matches!(i, FetchItem::Flags));
+            match self
+                .fetch_one(
+                    key,
+                    sequence,
+                    uid,
+                    by_uid,
+                    items,
+                    &indexed,
+                    add_flags,
+                    enabled.condstore,
+                )
+                .await
+            {
+                Ok(()) => {}
+                Err(Failure::Unreadable) => unreadable = true,
+                Err(Failure::Io) => return,
+            }
+            if self.out.len() >= OUTPUT_FLUSH_OCTETS && self.flush().await.is_err() {
+                return;
+            }
+        }
+        if let (false, SessionState::Selected(_, selected)) = (seen_now.is_empty(), &mut self.state)
+        {
+            // Our \Seen changes were reported in the responses above.
+            let modseq = store.status(key).map_or(0, |s| s.highest_modseq);
+            let before = selected.modseq_reported();
+            selected.reported_through(before, modseq);
+        }
+        self.sync(Sync::NoExpunge);
+        if unreadable {
+            self.no(tag, Some("UNAVAILABLE"), "Some messages could not be read");
+        } else {
+            self.ok(tag, "FETCH completed");
+        }
+    }
+
+    fn indexed(&self, key: MailboxKey, uid: Uid) -> Option<Indexed> {
+        let SessionState::Selected(_, selected) = &self.state else {
+            return None;
+        };
+        let store = self.shard.state.mail.store();
+        let state = store.state();
+        let mailbox = state.mailbox(key)?;
+        let entry = mailbox.index.get(uid)?;
+        Some(Indexed {
+            flags: entry.flags,
+            keywords: mailbox
+                .keywords
+                .names(entry.keyword_set)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            size_octets: u64::from(entry.size_octets),
+            internal_date_secs: entry.internal_date_secs,
+            modseq: entry.modseq,
+            recent: selected.is_recent(uid),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_one(
+        &mut self,
+        key: MailboxKey,
+        sequence: u32,
+        uid: Uid,
+        by_uid: bool,
+        items: &[FetchItem],
+        indexed: &Indexed,
+        add_flags: bool,
+        condstore: bool,
+    ) -> Result<(), Failure> {
+        let analysis = if items.iter().any(needs_analysis) {
+            match self.analysis(key, uid).await {
+                Ok(analysis) => Some(analysis),
+                Err(_) => return Err(Failure::Unreadable),
+            }
+        } else {
+            None
+        };
+        self.out
+            .extend_from_slice(format!("* {sequence} FETCH (").as_bytes());
+        let mut first = true;
+        let mut separate = |out: &mut Vec<u8>| {
+            if !first {
+                out.push(b' ');
+            }
+            first = false;
+        };
+        // RFC 3501 §6.4.8: UID FETCH responses always carry the UID.
+        if by_uid && !items.iter().any(|i| matches!(i, FetchItem::Uid)) {
+            separate(&mut self.out);
+            self.out.extend_from_slice(format!("UID {uid}").as_bytes());
+        }
+        if add_flags {
+            separate(&mut self.out);
+            self.write_flags_item(indexed);
+        }
+        let mut modseq_written = false;
+        for item in items {
+            separate(&mut self.out);
+            match item {
+                FetchItem::Uid => self.out.extend_from_slice(format!("UID {uid}").as_bytes()),
+                FetchItem::Flags => self.write_flags_item(indexed),
+                FetchItem::InternalDate => self.out.extend_from_slice(
+                    format!(
+                        "INTERNALDATE \"{}\"",
+                        crate::date::imap_date_time(indexed.internal_date_secs)
+                    )
+                    .as_bytes(),
+                ),
+                FetchItem::Rfc822Size => self
+                    .out
+                    .extend_from_slice(format!("RFC822.SIZE {}", indexed.size_octets).as_bytes()),
+                FetchItem::ModSeq => {
+                    modseq_written = true;
+                    self.out
+                        .extend_from_slice(format!("MODSEQ ({})", indexed.modseq).as_bytes());
+                }
+                FetchItem::Envelope => {
+                    self.out.extend_from_slice(b"ENVELOPE ");
+                    if let Some(analysis) = &analysis {
+                        analysis.write_envelope(&mut self.out);
+                    }
+                }
+                FetchItem::Body => {
+                    self.out.extend_from_slice(b"BODY ");
+                    if let Some(analysis) = &analysis {
+                        analysis.write_body_structure(&mut self.out, false);
+                    }
+                }
+                FetchItem::BodyStructure => {
+                    self.out.extend_from_slice(b"BODYSTRUCTURE ");
+                    if let Some(analysis) = &analysis {
+                        analysis.write_body_structure(&mut self.out, true);
+                    }
+                }
+                FetchItem::Rfc822 => {
+                    self.out.extend_from_slice(b"RFC822 ");
+                    let data = Data::Range(0..indexed.size_octets);
+                    self.write_data(key, uid, data, None).await?;
+                }
+                FetchItem::Rfc822Header => {
+                    self.out.extend_from_slice(b"RFC822.HEADER ");
+                    let header = analysis.as_ref().map_or(0, Analysis::header_octets);
+                    self.write_data(key, uid, Data::Range(0..header), None)
+                        .await?;
+                }
+                FetchItem::Rfc822Text => {
+                    self.out.extend_from_slice(b"RFC822.TEXT ");
+                    let header = analysis.as_ref().map_or(0, Analysis::header_octets);
+                    let data = Data::Range(header.min(indexed.size_octets)..indexed.size_octets);
+                    self.write_data(key, uid, data, None).await?;
+                }
+                FetchItem::BodySection {
+                    section, partial, ..
+                } => {
+                    self.out.extend_from_slice(b"BODY[");
+                    write_section(&mut self.out, section);
+                    self.out.push(b']');
+                    if let Some(partial) = partial {
+                        self.out
+                            .extend_from_slice(format!("<{}>", partial.offset).as_bytes());
+                    }
+                    self.out.push(b' ');
+                    let data = match &analysis {
+                        Some(analysis) => {
+                            self.section_data(key, uid, analysis, section, indexed.size_octets)
+                                .await?
+                        }
+                        None => Data::Nil,
+                    };
+                    self.write_data(key, uid, data, partial.as_ref()).await?;
+                }
+                // Refused before any output (BINARY is not advertised).
+                FetchItem::Binary { .. } | FetchItem::BinarySize { .. } => {
+                    self.out.extend_from_slice(b"NIL");
+                }
+                _ => self.out.extend_from_slice(b"NIL"),
+            }
+        }
+        // RFC 7162 §3.1.4.1: with CONDSTORE enabled every FETCH response carries MODSEQ.
+        if condstore && !modseq_written {
+            separate(&mut self.out);
+            self.out
+                .extend_from_slice(format!("MODSEQ ({})", indexed.modseq).as_bytes());
+        }
+        self.out.extend_from_slice(b")\r\n");
+        Ok(())
+    }
+
+    fn write_flags_item(&mut self, indexed: &Indexed) {
+        self.out.extend_from_slice(b"FLAGS ");
+        let keywords: Vec<&str> = indexed.keywords.iter().map(String::as_str).collect();
+        write_flags(&mut self.out, indexed.flags, &keywords, indexed.recent);
+    }
+
+    /// The stored analysis of a message; messages stored without one are analysed now.
+    async fn analysis(&self, key: MailboxKey, uid: Uid) -> Result<Analysis, StoreError> {
+        let store = self.shard.state.mail.store();
+        let commit = store.read_commit(key, uid).await?;
+        if !commit.parse.is_empty()
+            && let Ok(analysis) = Analysis::decode(&commit.parse)
+        {
+            return Ok(analysis);
+        }
+        let mut analyzer = Analyzer::new();
+        let mut buffer = vec![0u8; READ_CHUNK_OCTETS];
+        let mut offset = 0u64;
+        loop {
+            let read = store.read(key, uid, offset, &mut buffer).await?;
+            if read == 0 {
+                break;
+            }
+            analyzer.feed(&buffer[..read]);
+            offset += read as u64;
+        }
+        Ok(analyzer.finish())
+    }
+
+    /// RFC 3501 §6.4.5 section → the data it names.
+    async fn section_data(
+        &self,
+        key: MailboxKey,
+        uid: Uid,
+        analysis: &Analysis,
+        section: &Section,
+        size: u64,
+    ) -> Result<Data, Failure> {
+        let Some(span) = analysis.section(&section.part) else {
+            return Ok(Data::Nil);
+        };
+        let top = section.part.is_empty();
+        // The header and text of the message the section is about: the whole message at the
+        // top, the encapsulated one inside a message/rfc822 part.
+        let message = if top {
+            Some((
+                0..analysis.header_octets(),
+                analysis.header_octets().min(size)..size,
+            ))
+        } else {
+            span.message.clone()
+        };
+        let data = match &section.text {
+            None => Data::Range(span.body.clone()),
+            Some(SectionText::Mime) if !top => Data::Range(span.header.clone()),
+            Some(SectionText::Mime) => Data::Nil,
+            Some(SectionText::Header) => {
+                message.map_or(Data::Bytes(Vec::new()), |(h, _)| Data::Range(h))
+            }
+            Some(SectionText::Text) => {
+                message.map_or(Data::Bytes(Vec::new()), |(_, t)| Data::Range(t))
+            }
+            Some(SectionText::HeaderFields(names) | SectionText::HeaderFieldsNot(names)) => {
+                let not = matches!(section.text, Some(SectionText::HeaderFieldsNot(_)));
+                let Some((header, _)) = message else {
+                    return Ok(Data::Bytes(Vec::new()));
+                };
+                let end = header.end.min(header.start + HEADER_READ_OCTETS_MAX);
+                let bytes = self.read_range(key, uid, header.start..end).await?;
+                let names: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
+                let mut filtered = Vec::new();
+                filter_header_fields(&bytes, &names, not, &mut filtered);
+                Data::Bytes(filtered)
+            }
+        };
+        Ok(data)
+    }
+
+    async fn read_range(
+        &self,
+        key: MailboxKey,
+        uid: Uid,
+        range: Range<u64>,
+    ) -> Result<Vec<u8>, Failure> {
+        let store = self.shard.state.mail.store();
+        let length = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(0);
+        let mut bytes = vec![0u8; length];
+        let mut filled = 0;
+        while filled < length {
+            let read = store
+                .read(key, uid, range.start + filled as u64, &mut bytes[filled..])
+                .await
+                .map_err(|_| Failure::Unreadable)?;
+            if read == 0 {
+                break;
+            }
+            filled += read;
+        }
+        bytes.truncate(filled);
+        Ok(bytes)
+    }
+
+    /// Writes `data` (cut to `partial`) as an IMAP literal, or NIL; ranges stream from the log.
+    async fn write_data(
+        &mut self,
+        key: MailboxKey,
+        uid: Uid,
+        data: Data,
+        partial: Option<&Partial>,
+    ) -> Result<(), Failure> {
+        let cut = |length: u64| -> Range<u64> {
+            match partial {
+                None => 0..length,
+                Some(partial) => {
+                    let start = partial.offset.min(length);
+                    start..start.saturating_add(partial.length).min(length)
+                }
+            }
+        };
+        match data {
+            Data::Nil => self.out.extend_from_slice(b"NIL"),
+            Data::Bytes(bytes) => {
+                let range = cut(bytes.len() as u64);
+                let piece = &bytes[range.start as usize..range.end as usize];
+                self.out
+                    .extend_from_slice(format!("{{{}}}\r\n", piece.len()).as_bytes());
+                self.out.extend_from_slice(piece);
+            }
+            Data::Range(range) => {
+                let length = range.end.saturating_sub(range.start);
+                let within = cut(length);
+                let start = range.start + within.start;
+                let length = within.end - within.start;
+                self.out
+                    .extend_from_slice(format!("{{{length}}}\r\n").as_bytes());
+                self.stream_content(key, uid, start, length).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams `length` octets of the message from `start` into the output, a chunk at a time.
+    /// Once the literal's length is out, a failed read can't be answered in the protocol: the
+    /// connection is closed rather than sending wrong bytes.
+    async fn stream_content(
+        &mut self,
+        key: MailboxKey,
+        uid: Uid,
+        start: u64,
+        length: u64,
+    ) -> Result<(), Failure> {
+        let store = std::rc::Rc::clone(self.shard.state.mail.store());
+        let mut done = 0u64;
+        while done < length {
+            let want = usize::try_from((length - done).min(READ_CHUNK_OCTETS as u64))
+                .unwrap_or(READ_CHUNK_OCTETS);
+            let at = self.out.len();
+            self.out.resize(at + want, 0);
+            let read = match store
+                .read(key, uid, start + done, &mut self.out[at..])
+                .await
+            {
+                Ok(read) => read,
+                Err(error) => {
+                    tracing::error!("IMAP FETCH of UID {uid}: {error}");
+                    return Err(Failure::Io);
+                }
+            };
+            self.out.truncate(at + read);
+            if read == 0 {
+                tracing::error!("IMAP FETCH of UID {uid}: content shorter than indexed");
+                return Err(Failure::Io);
+            }
+            done += read as u64;
+            if self.out.len() >= OUTPUT_FLUSH_OCTETS {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The section spec as the response names it (RFC 3501 §7.4.2 `section`).
+fn write_section(out: &mut Vec<u8>, section: &Section) {
+    let parts: Vec<String> = section.part.iter().map(u32::to_string).collect();
+    out.extend_from_slice(parts.join(".").as_bytes());
+    let Some(text) = &section.text else {
+        return;
+    };
+    if !section.part.is_empty() {
+        out.push(b'.');
+    }
+    let (word, names) = match text {
+        SectionText::Header => ("HEADER", None),
+        SectionText::Text => ("TEXT", None),
+        SectionText::Mime => ("MIME", None),
+        SectionText::HeaderFields(names) => ("HEADER.FIELDS", Some(names)),
+        SectionText::HeaderFieldsNot(names) => ("HEADER.FIELDS.NOT", Some(names)),
+    };
+    out.extend_from_slice(word.as_bytes());
+    if let Some(names) = names {
+        out.extend_from_slice(b" (");
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            super::command::write_astring(out, name.as_bytes());
+        }
+        out.push(b')');
+    }
+}

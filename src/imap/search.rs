@@ -1,0 +1,462 @@
+//! SEARCH (RFC 3501 §6.4.4) with ESEARCH return options (RFC 4731) and the saved result of
+//! SEARCHRES (RFC 5182). Flags, sizes, dates and UIDs come from the index; header keys read
+//! the message's header block; BODY and TEXT stream the message from the log in chunks.
+//!
+//! Text matching is a case-insensitive substring match on the raw octets (ASCII case folding):
+//! content transfer encodings and RFC 2047 encoded words are not decoded yet.
+
+use super::command::{SearchKey, SearchReturn};
+use super::driver::{Driver, SessionState};
+use super::select::uid_set_text;
+use super::selected::Sync;
+use crate::mime::Analysis;
+use postern_storage::{MailboxKey, SystemFlags, Uid};
+use std::collections::HashMap;
+
+/// The part of a header block read for header keys.
+pub const SEARCH_HEADER_OCTETS_MAX: u64 = 256 * 1024;
+/// Content streamed per read while searching bodies.
+const SEARCH_CHUNK_OCTETS: usize = 64 * 1024;
+
+/// One message as the search keys see it.
+struct Candidate {
+    sequence: u32,
+    uid: Uid,
+    flags: SystemFlags,
+    keywords: Vec<String>,
+    size: u64,
+    internal_days: i64,
+    modseq: u64,
+    recent: bool,
+    sent_days: Option<i64>,
+    header: Vec<u8>,
+    /// Needle → found, for BODY (false) and TEXT (true) keys.
+    text_matches: HashMap<(bool, Vec<u8>), bool>,
+}
+
+#[derive(Default)]
+struct Needs {
+    header: bool,
+    analysis: bool,
+    texts: Vec<(bool, Vec<u8>)>,
+    modseq: bool,
+}
+
+fn needs(key: &SearchKey, into: &mut Needs) {
+    match key {
+        SearchKey::Bcc(_)
+        | SearchKey::Cc(_)
+        | SearchKey::From(_)
+        | SearchKey::To(_)
+        | SearchKey::Subject(_)
+        | SearchKey::Header(..) => {
+            into.header = true;
+            into.analysis = true;
+        }
+        SearchKey::SentBefore(_) | SearchKey::SentOn(_) | SearchKey::SentSince(_) => {
+            into.analysis = true;
+        }
+        SearchKey::Body(needle) => into.texts.push((false, needle.clone())),
+        SearchKey::Text(needle) => {
+            into.texts.push((true, needle.clone()));
+        }
+        SearchKey::ModSeq(_) => into.modseq = true,
+        SearchKey::Not(inner) => needs(inner, into),
+        SearchKey::Or(a, b) => {
+            needs(a, into);
+            needs(b, into);
+        }
+        SearchKey::And(keys) => keys.iter().for_each(|k| needs(k, into)),
+        _ => {}
+    }
+}
+
+/// A search key node's identity while the criteria are borrowed (sets resolved per node).
+fn node_id(key: &SearchKey) -> usize {
+    std::ptr::from_ref(key) as usize
+}
+
+/// ASCII case-insensitive substring test.
+fn contains_folded(haystack: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    haystack
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle))
+}
+
+/// The unfolded values of the header fields named `name` (RFC 5322 §2.2.3).
+fn header_values(header: &[u8], name: &[u8]) -> Vec<Vec<u8>> {
+    let mut values = Vec::new();
+    let mut current: Option<Vec<u8>> = None;
+    for line in header.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            if let Some(value) = current.as_mut() {
+                value.extend_from_slice(line);
+            }
+            continue;
+        }
+        values.extend(current.take());
+        if let Some(colon) = line.iter().position(|&b| b == b':')
+            && line[..colon].trim_ascii().eq_ignore_ascii_case(name)
+        {
+            current = Some(line[colon + 1..].trim_ascii_start().to_vec());
+        }
+    }
+    values.extend(current);
+    values
+}
+
+fn header_has(candidate: &Candidate, name: &[u8], needle: &[u8]) -> bool {
+    header_values(&candidate.header, name)
+        .iter()
+        .any(|value| contains_folded(value, needle))
+}
+
+fn matches(
+    key: &SearchKey,
+    c: &Candidate,
+    by_uid_set: &dyn Fn(&SearchKey, &Candidate) -> bool,
+) -> bool {
+    let flag = |f| c.flags.contains(f);
+    let keyword = |k: &str| c.keywords.iter().any(|x| x.eq_ignore_ascii_case(k));
+    match key {
+        SearchKey::All => true,
+        SearchKey::Answered => flag(SystemFlags::ANSWERED),
+        SearchKey::Deleted => flag(SystemFlags::DELETED),
+        SearchKey::Draft => flag(SystemFlags::DRAFT),
+        SearchKey::Flagged => flag(SystemFlags::FLAGGED),
+        SearchKey::Seen => flag(SystemFlags::SEEN),
+        SearchKey::Unanswered => !flag(SystemFlags::ANSWERED),
+        SearchKey::Undeleted => !flag(SystemFlags::DELETED),
+        SearchKey::Undraft => !flag(SystemFlags::DRAFT),
+        SearchKey::Unflagged => !flag(SystemFlags::FLAGGED),
+        SearchKey::Unseen => !flag(SystemFlags::SEEN),
+        SearchKey::Recent => c.recent,
+        SearchKey::New => c.recent && !flag(SystemFlags::SEEN),
+        SearchKey::Old => !c.recent,
+        SearchKey::Keyword(k) => keyword(k),
+        SearchKey::Unkeyword(k) => !keyword(k),
+        SearchKey::Larger(n) => c.size > *n,
+        SearchKey::Smaller(n) => c.size < *n,
+        SearchKey::Before(date) => c.internal_days < date.days_since_epoch(),
+        SearchKey::On(date) => c.internal_days == date.days_since_epoch(),
+        SearchKey::Since(date) => c.internal_days >= date.days_since_epoch(),
+        SearchKey::SentBefore(date) => c.sent_days.is_some_and(|d| d < date.days_since_epoch()),
+        SearchKey::SentOn(date) => c.sent_days.is_some_and(|d| d == date.days_since_epoch()),
+        SearchKey::SentSince(date) => c.sent_days.is_some_and(|d| d >= date.days_since_epoch()),
+        SearchKey::Bcc(s) => header_has(c, b"Bcc", s),
+        SearchKey::Cc(s) => header_has(c, b"Cc", s),
+        SearchKey::From(s) => header_has(c, b"From", s),
+        SearchKey::To(s) => header_has(c, b"To", s),
+        SearchKey::Subject(s) => header_has(c, b"Subject", s),
+        SearchKey::Header(name, s) => header_has(c, name.as_bytes(), s),
+        SearchKey::Body(needle) => c
+            .text_matches
+            .get(&(false, needle.clone()))
+            .copied()
+            .unwrap_or(false),
+        SearchKey::Text(needle) => c
+            .text_matches
+            .get(&(true, needle.clone()))
+            .copied()
+            .unwrap_or(false),
+        SearchKey::ModSeq(modseq) => c.modseq >= *modseq,
+        SearchKey::Not(inner) => !matches(inner, c, by_uid_set),
+        SearchKey::Or(a, b) => matches(a, c, by_uid_set) || matches(b, c, by_uid_set),
+        SearchKey::And(keys) => keys.iter().all(|k| matches(k, c, by_uid_set)),
+        SearchKey::Uid(_) | SearchKey::Sequence(_) => by_uid_set(key, c),
+        _ => false,
+    }
+}
+
+impl Driver {
+    pub(super) async fn search(
+        &mut self,
+        tag: &str,
+        by_uid: bool,
+        criteria: &SearchKey,
+        returns: Option<&[SearchReturn]>,
+    ) {
+        let SessionState::Selected(_, selected) = &self.state else {
+            return;
+        };
+        let key = selected.key;
+        // Sequence and UID sets inside the criteria, resolved once against the view.
+        let mut sets: HashMap<usize, Vec<Uid>> = HashMap::new();
+        if let Err(reason) = self.resolve_sets(criteria, &mut sets) {
+            return self.bad_in_state(tag, reason);
+        }
+        let mut wanted = Needs::default();
+        needs(criteria, &mut wanted);
+        let candidates = self.candidates(key);
+        let mut found: Vec<(u32, Uid, u64)> = Vec::new();
+        for mut candidate in candidates {
+            if let Err(()) = self.load(key, &mut candidate, &wanted).await {
+                continue;
+            }
+            let in_set = |k: &SearchKey, c: &Candidate| -> bool {
+                sets.get(&node_id(k))
+                    .is_some_and(|uids| uids.binary_search(&c.uid).is_ok())
+            };
+            if matches(criteria, &candidate, &in_set) {
+                found.push((candidate.sequence, candidate.uid, candidate.modseq));
+            }
+        }
+        self.write_search_results(tag, by_uid, &found, returns, wanted.modseq);
+        self.sync(Sync::NoExpunge);
+        self.ok(tag, "SEARCH completed");
+    }
+
+    /// Resolves every sequence or UID set in the criteria, keyed by the node that holds it.
+    fn resolve_sets(
+        &self,
+        key: &SearchKey,
+        into: &mut HashMap<usize, Vec<Uid>>,
+    ) -> Result<(), &'static str> {
+        match key {
+            SearchKey::Uid(set) => {
+                let uids = self.resolve_uids(set)?;
+                into.insert(node_id(key), uids);
+            }
+            SearchKey::Sequence(set) => {
+                // RFC 9051 §6.4.4: numbers beyond the mailbox just match nothing in SEARCH.
+                let uids = match self.resolve(set, false) {
+                    Ok(messages) => messages.into_iter().map(|(_, uid)| uid).collect(),
+                    Err(_) => self.resolve_sequence_lenient(set),
+                };
+                into.insert(node_id(key), uids);
+            }
+            SearchKey::Not(inner) => self.resolve_sets(inner, into)?,
+            SearchKey::Or(a, b) => {
+                self.resolve_sets(a, into)?;
+                self.resolve_sets(b, into)?;
+            }
+            SearchKey::And(keys) => {
+                for k in keys {
+                    self.resolve_sets(k, into)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn resolve_sequence_lenient(&self, set: &super::command::SequenceSet) -> Vec<Uid> {
+        let SessionState::Selected(_, selected) = &self.state else {
+            return Vec::new();
+        };
+        let uids = selected.uids();
+        let exists = uids.len() as u32;
+        let mut out: Vec<Uid> = uids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| set.contains(*i as u32 + 1, exists))
+            .map(|(_, uid)| *uid)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn candidates(&self, key: MailboxKey) -> Vec<Candidate> {
+        let SessionState::Selected(_, selected) = &self.state else {
+            return Vec::new();
+        };
+        let store = self.shard.state.mail.store();
+        let state = store.state();
+        let Some(mailbox) = state.mailbox(key) else {
+            return Vec::new();
+        };
+        selected
+            .uids()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &uid)| {
+                let entry = mailbox.index.get(uid)?;
+                Some(Candidate {
+                    sequence: i as u32 + 1,
+                    uid,
+                    flags: entry.flags,
+                    keywords: mailbox
+                        .keywords
+                        .names(entry.keyword_set)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect(),
+                    size: u64::from(entry.size_octets),
+                    internal_days: entry.internal_date_secs.div_euclid(86_400),
+                    modseq: entry.modseq,
+                    recent: selected.is_recent(uid),
+                    sent_days: None,
+                    header: Vec::new(),
+                    text_matches: HashMap::new(),
+                })
+            })
+            .collect()
+    }
+
+    /// Reads what the criteria need of one message.
+    async fn load(&self, key: MailboxKey, c: &mut Candidate, wanted: &Needs) -> Result<(), ()> {
+        let store = std::rc::Rc::clone(self.shard.state.mail.store());
+        let mut header_octets = 0;
+        if wanted.analysis || !wanted.texts.is_empty() {
+            let commit = store.read_commit(key, c.uid).await.map_err(|_| ())?;
+            if let Ok(analysis) = Analysis::decode(&commit.parse) {
+                c.sent_days = analysis.sent_date().map(|secs| secs.div_euclid(86_400));
+                header_octets = analysis.header_octets();
+            }
+        }
+        if wanted.header {
+            let end = header_octets.min(SEARCH_HEADER_OCTETS_MAX);
+            c.header = vec![0u8; end as usize];
+            let mut filled = 0;
+            while filled < c.header.len() {
+                let read = store
+                    .read(key, c.uid, filled as u64, &mut c.header[filled..])
+                    .await
+                    .map_err(|_| ())?;
+                if read == 0 {
+                    break;
+                }
+                filled += read;
+            }
+            c.header.truncate(filled);
+        }
+        for (whole, needle) in &wanted.texts {
+            let start = if *whole { 0 } else { header_octets };
+            let found = self.stream_contains(key, c.uid, start, needle).await?;
+            c.text_matches.insert((*whole, needle.clone()), found);
+        }
+        Ok(())
+    }
+
+    /// Whether the message from `start` on contains `needle` (ASCII case-insensitive), read in
+    /// chunks with an overlap so matches across chunk ends are found.
+    async fn stream_contains(
+        &self,
+        key: MailboxKey,
+        uid: Uid,
+        start: u64,
+        needle: &[u8],
+    ) -> Result<bool, ()> {
+        if needle.is_empty() {
+            return Ok(true);
+        }
+        let store = self.shard.state.mail.store();
+        let overlap = needle.len() - 1;
+        let mut window: Vec<u8> = Vec::with_capacity(SEARCH_CHUNK_OCTETS + overlap);
+        let mut chunk = vec![0u8; SEARCH_CHUNK_OCTETS];
+        let mut offset = start;
+        loop {
+            let read = store
+                .read(key, uid, offset, &mut chunk)
+                .await
+                .map_err(|_| ())?;
+            if read == 0 {
+                return Ok(false);
+            }
+            offset += read as u64;
+            window.extend_from_slice(&chunk[..read]);
+            if contains_folded(&window, needle) {
+                return Ok(true);
+            }
+            let keep = overlap.min(window.len());
+            window.drain(..window.len() - keep);
+        }
+    }
+
+    fn write_search_results(
+        &mut self,
+        tag: &str,
+        by_uid: bool,
+        found: &[(u32, Uid, u64)],
+        returns: Option<&[SearchReturn]>,
+        modseq: bool,
+    ) {
+        let highest = found.iter().map(|f| f.2).max();
+        let numbers: Vec<u32> = found
+            .iter()
+            .map(|&(sequence, uid, _)| if by_uid { uid } else { sequence })
+            .collect();
+        let Some(returns) = returns else {
+            let mut line = String::from("* SEARCH");
+            for n in &numbers {
+                line.push(' ');
+                line.push_str(&n.to_string());
+            }
+            if let (true, Some(highest)) = (modseq, highest) {
+                line.push_str(&format!(" (MODSEQ {highest})"));
+            }
+            line.push_str("\r\n");
+            self.out.extend_from_slice(line.as_bytes());
+            return;
+        };
+        // RFC 4731 §3.1: RETURN () means RETURN (ALL).
+        let all_only = [SearchReturn::All];
+        let returns = if returns.is_empty() {
+            &all_only[..]
+        } else {
+            returns
+        };
+        if returns.contains(&SearchReturn::Save)
+            && let SessionState::Selected(account, _) = &mut self.state
+        {
+            account.saved_search = found.iter().map(|f| f.1).collect();
+        }
+        // RFC 5182 §2.1: SAVE alone produces no ESEARCH response.
+        if returns.iter().all(|r| *r == SearchReturn::Save) {
+            return;
+        }
+        let mut line = format!("* ESEARCH (TAG \"{tag}\")");
+        if by_uid {
+            line.push_str(" UID");
+        }
+        for item in returns {
+            match item {
+                SearchReturn::Min => {
+                    if let Some(min) = numbers.first() {
+                        line.push_str(&format!(" MIN {min}"));
+                    }
+                }
+                SearchReturn::Max => {
+                    if let Some(max) = numbers.last() {
+                        line.push_str(&format!(" MAX {max}"));
+                    }
+                }
+                SearchReturn::Count => line.push_str(&format!(" COUNT {}", numbers.len())),
+                SearchReturn::All => {
+                    if !numbers.is_empty() {
+                        line.push_str(&format!(" ALL {}", uid_set_text(&numbers)));
+                    }
+                }
+                SearchReturn::Save => {}
+            }
+        }
+        if let (true, Some(highest)) = (modseq, highest) {
+            line.push_str(&format!(" MODSEQ {highest}"));
+        }
+        line.push_str("\r\n");
+        self.out.extend_from_slice(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folded_substrings() {
+        assert!(contains_folded(b"Hello World", b"world"));
+        assert!(!contains_folded(b"Hello", b"help"));
+        assert!(contains_folded(b"x", b""));
+    }
+
+    #[test]
+    fn header_values_unfold_and_match_names() {
+        let header = b"From: a@example.org\r\nSubject: one\r\n two\r\nsubject: three\r\n\r\n";
+        let values = header_values(header, b"SUBJECT");
+        assert_eq!(values, vec![b"one two".to_vec(), b"three".to_vec()]);
+    }
+}

@@ -1,0 +1,356 @@
+"""IMAP (RFC 3501, RFC 9051 and extensions) against the real server with Python's imaplib and
+raw sockets: login on either shard, mailbox commands, APPEND/FETCH byte for byte, STORE,
+SEARCH, EXPUNGE, COPY/MOVE with UIDPLUS codes, and two sessions seeing each other's changes,
+IDLE included. Mail delivered by LMTP is read back by IMAP byte for byte.
+"""
+
+import imaplib
+import re
+import smtplib
+import socket
+import ssl
+import time
+
+import pytest
+
+from conftest import USERS
+
+ALICE = "alice@example.test"
+BOB = "bob@example.test"
+TIMEOUT_SECS = 10
+MESSAGE = (
+    b"From: Carol <carol@example.org>\r\n"
+    b"To: alice@example.test\r\n"
+    b"Subject: greetings\r\n"
+    b"Date: Tue, 24 Nov 2026 10:11:12 +0000\r\n"
+    b"Message-ID: <greetings@example.org>\r\n"
+    b"\r\n"
+    b"Hello Alice,\r\nthis is the body.\r\n"
+)
+
+
+def connect(server, user=ALICE):
+    client = imaplib.IMAP4("127.0.0.1", server.port("imap"), timeout=TIMEOUT_SECS)
+    if user:
+        client.login(user, USERS[user])
+    return client
+
+
+def deliver(server, recipient, message):
+    with smtplib.LMTP("127.0.0.1", server.port("lmtp"), timeout=TIMEOUT_SECS) as client:
+        client.ehlo("mta.example")
+        assert client.sendmail("sender@example.org", [recipient], message) == {}
+
+
+def ok(response):
+    status, data = response
+    assert status == "OK", (status, data)
+    return data
+
+
+class Raw:
+    """A plain socket speaking IMAP line by line, for exact bytes."""
+
+    def __init__(self, server, protocol="imap"):
+        self.socket = socket.create_connection(("127.0.0.1", server.port(protocol)), TIMEOUT_SECS)
+        self.file = self.socket.makefile("rb")
+
+    def line(self):
+        return self.file.readline()
+
+    def send(self, data):
+        self.socket.sendall(data)
+
+    def until_tagged(self, tag):
+        """Every line up to and including the tagged response of `tag`."""
+        lines = []
+        while True:
+            line = self.line()
+            assert line, "connection closed"
+            lines.append(line)
+            if line.startswith(tag.encode() + b" "):
+                return lines
+
+    def close(self):
+        self.file.close()
+        self.socket.close()
+
+
+def test_capabilities_before_and_after_login(server):
+    client = connect(server, user=None)
+    before = client.capabilities
+    assert "IMAP4REV1" in before and "AUTH=PLAIN" in before
+    assert "LITERAL+" in before and "SASL-IR" in before
+    # Loopback plaintext is allowed by the embedded defaults, so no LOGINDISABLED here.
+    assert "LOGINDISABLED" not in before
+    client.login(ALICE, USERS[ALICE])
+    status, data = client.capability()
+    after = data[0].decode().upper().split()
+    for name in ("UIDPLUS", "MOVE", "IDLE", "NAMESPACE", "SPECIAL-USE", "ESEARCH", "UNSELECT"):
+        assert name in after, after
+    client.logout()
+
+
+def test_every_login_reaches_the_owner_shard(server):
+    for _ in range(6):
+        for user in (ALICE, BOB):
+            client = connect(server, user)
+            data = ok(client.select("INBOX"))
+            assert data == [b"0"]
+            client.logout()
+
+
+def test_wrong_password_and_the_connection_goes_on(server):
+    client = connect(server, user=None)
+    with pytest.raises(imaplib.IMAP4.error) as refused:
+        client.login(ALICE, "wrong")
+    assert "AUTHENTICATIONFAILED" in str(refused.value)
+    client.login(ALICE, USERS[ALICE])
+    client.logout()
+
+
+def test_authenticate_plain_with_initial_response(server):
+    client = connect(server, user=None)
+    password = USERS[BOB]
+    client.authenticate("PLAIN", lambda _: f"\0{BOB}\0{password}".encode())
+    ok(client.select("INBOX"))
+    client.logout()
+
+
+def test_default_mailboxes_with_special_use(server):
+    client = connect(server)
+    data = ok(client.list())
+    lines = {line.decode() for line in data}
+    assert '(\\HasNoChildren) "/" INBOX' in lines, lines
+    for name, use in (("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"),
+                      ("Junk", "\\Junk"), ("Archive", "\\Archive")):
+        assert f'(\\HasNoChildren {use}) "/" {name}' in lines, lines
+    client.logout()
+
+
+def test_lmtp_delivery_is_read_back_byte_for_byte(server):
+    deliver(server, ALICE, MESSAGE)
+    client = connect(server)
+    assert ok(client.select("INBOX")) == [b"1"]
+    data = ok(client.fetch("1", "(BODY.PEEK[] RFC822.SIZE FLAGS)"))
+    stored = data[0][1]
+    # LMTP adds Return-Path and Received in front of the message.
+    assert stored.endswith(MESSAGE)
+    assert f"RFC822.SIZE {len(stored)}".encode() in data[1]
+    data = ok(client.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"))
+    assert data[0][1] == b"From: Carol <carol@example.org>\r\nSubject: greetings\r\n\r\n"
+    data = ok(client.fetch("1", "(BODY.PEEK[TEXT])"))
+    assert data[0][1] == b"Hello Alice,\r\nthis is the body.\r\n"
+    data = ok(client.fetch("1", "(ENVELOPE)"))
+    envelope = data[0].decode()
+    assert '"greetings"' in envelope and '(("Carol" NIL "carol" "example.org"))' in envelope
+    data = ok(client.fetch("1", "(BODYSTRUCTURE)"))
+    assert b'("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 33 2' in data[0].upper()
+    # Not peeking sets \Seen, reported with the data.
+    data = ok(client.fetch("1", "(BODY[TEXT]<6.5>)"))
+    assert data[0][1] == b"Alice"
+    assert b"\\Seen" in data[0][0] and b"BODY[TEXT]<6>" in data[0][0]
+    client.logout()
+
+
+def test_append_and_fetch_back_with_appenduid(server):
+    client = connect(server)
+    big = MESSAGE + b"x" * 200_000 + b"\r\n"
+    status, data = client.append("Drafts", "(\\Draft $Label1)", None, big)
+    assert status == "OK"
+    match = re.search(rb"\[APPENDUID (\d+) (\d+)\]", data[0])
+    assert match, data
+    validity, uid = match.groups()
+    data = ok(client.select("Drafts"))
+    assert data == [b"1"]
+    status, data = client.uid("FETCH", uid.decode(), "(FLAGS BODY.PEEK[])")
+    assert status == "OK"
+    assert data[0][1] == big
+    assert b"\\Draft" in data[0][0] and b"$Label1" in data[0][0]
+    status, data = client.status("Drafts", "(MESSAGES UIDVALIDITY UIDNEXT UNSEEN SIZE)")
+    assert status == "OK"
+    assert f"UIDVALIDITY {validity.decode()}".encode() in data[0]
+    assert f"SIZE {len(big)}".encode() in data[0]
+    client.logout()
+
+
+def test_append_to_a_missing_mailbox_says_trycreate(server):
+    client = connect(server)
+    status, data = client.append("Nowhere", None, None, MESSAGE)
+    assert status == "NO" and b"[TRYCREATE]" in data[0]
+    client.logout()
+
+
+def test_store_search_expunge(server):
+    client = connect(server)
+    for n in range(5):
+        client.append("INBOX", None, None, MESSAGE.replace(b"greetings", f"note {n}".encode()))
+    ok(client.select("INBOX"))
+    data = ok(client.store("2:3", "+FLAGS", "(\\Deleted)"))
+    assert len(data) == 2 and b"\\Deleted" in data[0]
+    assert ok(client.search(None, "DELETED")) == [b"2 3"]
+    assert ok(client.search(None, "SUBJECT", '"note 4"')) == [b"5"]
+    assert ok(client.search(None, "BODY", "alice")) == [b"1 2 3 4 5"]
+    assert ok(client.search(None, "NOT", "DELETED", "SMALLER", "10")) == [b""]
+    assert ok(client.uid("SEARCH", "UID", "4:*")) == [b"4 5"]
+    status, data = client.expunge()
+    assert status == "OK" and data == [b"3", b"2"] or data == [b"2", b"2"], data
+    assert ok(client.search(None, "ALL")) == [b"1 2 3"]
+    client.logout()
+
+
+def test_create_rename_delete_subscribe(server):
+    client = connect(server)
+    ok(client.create("Projects/2026/Q4"))
+    lines = {line.decode() for line in ok(client.list('""', "Projects*"))}
+    assert lines == {
+        '(\\HasChildren) "/" Projects',
+        '(\\HasChildren) "/" Projects/2026',
+        '(\\HasNoChildren) "/" Projects/2026/Q4',
+    }
+    assert ok(client.list('""', "Projects/%")) == [b'(\\HasChildren) "/" Projects/2026']
+    ok(client.rename("Projects", "Work"))
+    lines = {line.decode() for line in ok(client.list('""', "*"))}
+    assert '(\\HasNoChildren) "/" Work/2026/Q4' in lines and not any("Projects" in l for l in lines)
+    ok(client.subscribe("Work/2026"))
+    assert ok(client.lsub('""', "*")) == [b'() "/" Work/2026']
+    ok(client.delete("Work/2026/Q4"))
+    status, data = client.delete("INBOX")
+    assert status == "NO"
+    status, data = client.create("Work")
+    assert status == "NO" and b"ALREADYEXISTS" in data[0]
+    client.logout()
+
+
+def test_copy_and_move_report_copyuid(server):
+    client = connect(server)
+    for n in range(3):
+        client.append("INBOX", None, None, MESSAGE + f"{n}\r\n".encode())
+    ok(client.select("INBOX"))
+    status, data = client.copy("1:2", "Archive")
+    assert status == "OK" and re.search(rb"\[COPYUID \d+ 1:2 1:2\]", data[0]), data
+    status, data = client.uid("MOVE", "3", "Trash")
+    assert status == "OK", data
+    assert ok(client.search(None, "ALL")) == [b"1 2"]
+    ok(client.select("Archive"))
+    data = ok(client.fetch("2", "(BODY.PEEK[])"))
+    assert data[0][1] == MESSAGE + b"1\r\n"
+    ok(client.select("Trash"))
+    data = ok(client.fetch("1", "(BODY.PEEK[])"))
+    assert data[0][1] == MESSAGE + b"2\r\n"
+    client.logout()
+
+
+def test_two_sessions_see_each_other(server):
+    first = connect(server)
+    second = connect(server)
+    ok(first.select("INBOX"))
+    ok(second.select("INBOX"))
+    first.append("INBOX", None, None, MESSAGE)
+    status, data = second.noop()
+    assert b"1" in [d for d in second.untagged_responses.get("EXISTS", [])], second.untagged_responses
+    ok(first.store("1", "+FLAGS", "(\\Flagged)"))
+    second.noop()
+    fetches = second.untagged_responses.get("FETCH", [])
+    assert any(b"\\Flagged" in f for f in fetches), fetches
+    ok(first.store("1", "+FLAGS", "(\\Deleted)"))
+    first.expunge()
+    second.noop()
+    assert second.untagged_responses.get("EXPUNGE") == [b"1"]
+    first.logout()
+    second.logout()
+
+
+def test_idle_hears_a_delivery(server):
+    raw = Raw(server)
+    assert raw.line().startswith(b"* OK [CAPABILITY ")
+    raw.send(f'a LOGIN {ALICE} "{USERS[ALICE]}"\r\n'.encode())
+    assert raw.until_tagged("a")[-1].startswith(b"a OK")
+    raw.send(b"b SELECT INBOX\r\n")
+    assert raw.until_tagged("b")[-1] == b"b OK [READ-WRITE] SELECT completed\r\n"
+    raw.send(b"c IDLE\r\n")
+    assert raw.line() == b"+ idling\r\n"
+    started = time.monotonic()
+    deliver(server, ALICE, MESSAGE)
+    assert raw.line() == b"* 1 EXISTS\r\n"
+    assert raw.line() == b"* 1 RECENT\r\n"
+    assert time.monotonic() - started < TIMEOUT_SECS
+    raw.send(b"DONE\r\n")
+    assert raw.line() == b"c OK IDLE terminated\r\n"
+    raw.send(b"d LOGOUT\r\n")
+    assert raw.until_tagged("d")[-1].startswith(b"d OK")
+    raw.close()
+
+
+def test_select_transcript(server):
+    client = connect(server)
+    client.append("INBOX", "(\\Seen)", None, MESSAGE)
+    client.append("INBOX", None, None, MESSAGE)
+    client.logout()
+    raw = Raw(server)
+    raw.line()
+    raw.send(f'a LOGIN {ALICE} "{USERS[ALICE]}"\r\n'.encode())
+    raw.until_tagged("a")
+    raw.send(b"b EXAMINE INBOX\r\n")
+    lines = raw.until_tagged("b")
+    validity = re.search(rb"UIDVALIDITY (\d+)", b"".join(lines)).group(1)
+    assert lines == [
+        b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n",
+        b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n",
+        b"* 2 EXISTS\r\n",
+        b"* 0 RECENT\r\n",
+        b"* OK [UNSEEN 2] First unseen\r\n",
+        b"* OK [UIDVALIDITY " + validity + b"] UIDs valid\r\n",
+        b"* OK [UIDNEXT 3] Predicted next UID\r\n",
+        b"b OK [READ-ONLY] EXAMINE completed\r\n",
+    ]
+    raw.send(b"c FETCH 1:* (UID FLAGS)\r\n")
+    assert raw.until_tagged("c") == [
+        b"* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n",
+        b"* 2 FETCH (UID 2 FLAGS ())\r\n",
+        b"c OK FETCH completed\r\n",
+    ]
+    raw.send(b"d STORE 1 +FLAGS (\\Flagged)\r\n")
+    assert raw.until_tagged("d") == [b"d NO [READ-ONLY] Mailbox is read-only\r\n"]
+    raw.close()
+
+
+def test_hostile_input_gets_bad_and_the_connection_goes_on(server):
+    raw = Raw(server)
+    raw.line()
+    for line in (
+        b"a1 LOGIN {4294967296}\r\n",
+        b"a2 LOGIN {18446744073709551616}\r\n",
+        b"a3 LOGIN {-1}\r\n",
+        b"a4 NOSUCHCOMMAND\r\n",
+        b"a5 SELECT INBOX\r\n",
+        b"a6 FETCH 1 (" + b"(" * 10_000 + b"\r\n",
+        b"\x00\x01\x02 garbage\r\n",
+    ):
+        raw.send(line)
+        response = raw.line()
+        assert b" BAD " in response or response.startswith(b"* BAD"), (line[:40], response)
+    raw.send(b"a7 NOOP\r\n")
+    assert raw.line() == b"a7 OK NOOP completed\r\n"
+    # A rejected non-synchronising literal is read and dropped, never run as commands.
+    literal = b"a9 LOGOUT\r\n" * 30_000
+    raw.send(f"a8 LOGIN {{{len(literal)}+}}\r\n".encode() + literal + b" x\r\n")
+    assert b"a8 BAD" in raw.line()
+    raw.send(b"b1 NOOP\r\n")
+    assert raw.line() == b"b1 OK NOOP completed\r\n"
+    raw.close()
+
+
+def test_imaps_and_starttls(server):
+    context = server.tls_context()
+    client = imaplib.IMAP4_SSL("localhost", server.port("imaps"), ssl_context=context,
+                               timeout=TIMEOUT_SECS)
+    client.login(BOB, USERS[BOB])
+    ok(client.select("INBOX"))
+    client.logout()
+    client = imaplib.IMAP4("localhost", server.port("imap"), timeout=TIMEOUT_SECS)
+    assert "STARTTLS" in client.capabilities
+    client.starttls(ssl_context=context)
+    assert "STARTTLS" not in client.capabilities
+    client.login(BOB, USERS[BOB])
+    client.logout()
