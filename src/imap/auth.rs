@@ -11,7 +11,7 @@ use crate::runtime::login::Login;
 /// Extensions advertised once logged in (and those that need no login, before).
 const CAPABILITIES_ALWAYS: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE";
 const CAPABILITIES_AUTHENTICATED: &str = "UIDPLUS UNSELECT CHILDREN MOVE SPECIAL-USE \
-     LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES MULTIAPPEND STATUS=SIZE";
+     LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES MULTIAPPEND STATUS=SIZE CONDSTORE QRESYNC";
 
 impl Driver {
     fn plaintext_allowed(&self) -> bool {
@@ -241,13 +241,16 @@ impl Driver {
         for name in names {
             let upper = name.to_ascii_uppercase();
             let flag = match upper.as_str() {
-                "UTF8=ACCEPT" => &mut account.enabled.utf8,
+                "CONDSTORE" => &mut account.enabled.condstore,
+                "QRESYNC" => &mut account.enabled.qresync,
                 _ => continue,
             };
             if !*flag {
                 *flag = true;
                 enabled.push(upper);
             }
+            // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+            account.enabled.condstore |= account.enabled.qresync;
         }
         let mut line = String::from("* ENABLED");
         for name in &enabled {

@@ -75,10 +75,19 @@ impl Driver {
         by_uid: bool,
         set: &SequenceSet,
         items: &[FetchItem],
+        changed_since: Option<u64>,
+        vanished: bool,
     ) {
-        let SessionState::Selected(account, selected) = &self.state else {
+        let SessionState::Selected(account, selected) = &mut self.state else {
             return;
         };
+        if vanished && (!by_uid || !account.enabled.qresync || changed_since.is_none()) {
+            // RFC 7162 §3.2.6: UID FETCH only, with CHANGEDSINCE, after ENABLE QRESYNC.
+            return self.bad_in_state(tag, "VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC");
+        }
+        // RFC 7162 §3.1: CHANGEDSINCE or the MODSEQ item enables CONDSTORE.
+        account.enabled.condstore |=
+            changed_since.is_some() || items.iter().any(|item| matches!(item, FetchItem::ModSeq));
         if items.iter().any(|item| {
             matches!(
                 item,
@@ -88,11 +97,21 @@ impl Driver {
             return self.bad_in_state(tag, "BINARY is not supported");
         }
         let (key, read_only, enabled) = (selected.key, selected.read_only, account.enabled);
-        let messages = match self.resolve(set, by_uid) {
+        let mut messages = match self.resolve(set, by_uid) {
             Ok(messages) => messages,
             Err(reason) => return self.bad_in_state(tag, reason),
         };
         let store = std::rc::Rc::clone(self.shard.state.mail.store());
+        if let Some(since) = changed_since {
+            if vanished {
+                self.fetch_vanished(set, since);
+            }
+            let state = store.state();
+            if let Some(mailbox) = state.mailbox(key) {
+                messages
+                    .retain(|&(_, uid)| mailbox.index.get(uid).is_some_and(|e| e.modseq > since));
+            }
+        }
         // RFC 3501 §6.4.5: BODY[...] sets \Seen; done durably before the data goes out, and
         // the FLAGS of those messages are included in their responses.
         let mut seen_now: Vec<Uid> = Vec::new();

@@ -2,10 +2,11 @@
 
 use super::command::{Flag, SequenceSet, StoreOperation};
 use super::driver::{Driver, SessionState};
-use super::select::uid_ranges;
+use super::response::{Status, write_status};
+use super::select::{uid_ranges, uid_set_text};
 use super::selected::{Sync, write_fetch_flags};
 use postern_storage::mailbox::Mailbox;
-use postern_storage::{FlagOperation, SystemFlags};
+use postern_storage::{FlagOperation, SystemFlags, Uid};
 
 /// System flags and keywords of a flag list. Keywords compare case-insensitively (RFC 9051
 /// §2.3.2): one the mailbox already knows keeps the mailbox's spelling.
@@ -43,22 +44,26 @@ pub fn split_flags(
 }
 
 impl Driver {
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn store(
         &mut self,
         tag: &str,
         by_uid: bool,
         set: &SequenceSet,
+        unchanged_since: Option<u64>,
         operation: StoreOperation,
         silent: bool,
         flags: &[Flag],
     ) {
-        let SessionState::Selected(_, selected) = &self.state else {
+        let SessionState::Selected(account, selected) = &mut self.state else {
             return;
         };
         if selected.read_only {
             self.no(tag, Some("READ-ONLY"), "Mailbox is read-only");
             return;
         }
+        // RFC 7162 §3.1: UNCHANGEDSINCE enables CONDSTORE for the session.
+        account.enabled.condstore |= unchanged_since.is_some();
         let key = selected.key;
         let messages = match self.resolve(set, by_uid) {
             Ok(messages) => messages,
@@ -75,6 +80,8 @@ impl Driver {
         };
         let uids: Vec<_> = messages.iter().map(|&(_, uid)| uid).collect();
         let ranges = uid_ranges(&uids);
+        let mut changed: Vec<Uid> = Vec::new();
+        let mut modified: Vec<Uid> = Vec::new();
         if !ranges.is_empty() {
             let operation = match operation {
                 StoreOperation::Replace => FlagOperation::Replace,
@@ -83,12 +90,14 @@ impl Driver {
             };
             let before = self.modseq_reported();
             match store
-                .store_flags(key, &ranges, operation, system, &keywords)
+                .store_flags_if(key, &ranges, operation, system, &keywords, unchanged_since)
                 .await
             {
-                Ok((modseq, _durable)) => {
+                Ok((outcome, _durable)) => {
+                    changed = outcome.changed.iter().map(|c| c.uid).collect();
+                    modified = outcome.modified;
                     if let SessionState::Selected(_, selected) = &mut self.state {
-                        selected.reported_through(before, modseq);
+                        selected.reported_through(before, outcome.modseq);
                     }
                 }
                 Err(error) => return self.store_failed(tag, &error),
@@ -96,10 +105,65 @@ impl Driver {
         }
         // Other sessions' changes first, then ours with the flags as they now are.
         self.sync(Sync::NoExpunge);
+        let condstore = self.enabled().condstore;
         if !silent {
-            self.write_flags_of(&messages, by_uid);
+            let reported: Vec<(u32, Uid)> = messages
+                .iter()
+                .copied()
+                .filter(|(_, uid)| modified.binary_search(uid).is_err())
+                .collect();
+            self.write_flags_of(&reported, by_uid);
+        } else if condstore {
+            // RFC 7162 §3.1.3: even with .SILENT, changed messages get their new MODSEQ.
+            self.write_modseqs_of(&messages, &changed, by_uid);
         }
-        self.ok(tag, "STORE completed");
+        if modified.is_empty() {
+            self.ok(tag, "STORE completed");
+            return;
+        }
+        let numbers: Vec<u32> = messages
+            .iter()
+            .filter(|(_, uid)| modified.binary_search(uid).is_ok())
+            .map(|&(sequence, uid)| if by_uid { uid } else { sequence })
+            .collect();
+        let code = format!("MODIFIED {}", uid_set_text(&numbers));
+        write_status(
+            &mut self.out,
+            tag,
+            Status::Ok,
+            Some(&code),
+            "Conditional STORE failed",
+        );
+    }
+
+    /// `* n FETCH ([UID u ]MODSEQ (m))` for the messages in `changed`.
+    fn write_modseqs_of(&mut self, messages: &[(u32, Uid)], changed: &[Uid], by_uid: bool) {
+        let SessionState::Selected(account, selected) = &self.state else {
+            return;
+        };
+        let with_uid = by_uid || account.enabled.qresync;
+        let store = self.shard.state.mail.store();
+        let state = store.state();
+        let Some(mailbox) = state.mailbox(selected.key) else {
+            return;
+        };
+        for &(sequence, uid) in messages {
+            let Some(entry) = mailbox.index.get(uid) else {
+                continue;
+            };
+            if changed.binary_search(&uid).is_err() {
+                continue;
+            }
+            let line = if with_uid {
+                format!(
+                    "* {sequence} FETCH (UID {uid} MODSEQ ({}))\r\n",
+                    entry.modseq
+                )
+            } else {
+                format!("* {sequence} FETCH (MODSEQ ({}))\r\n", entry.modseq)
+            };
+            self.out.extend_from_slice(line.as_bytes());
+        }
     }
 
     fn modseq_reported(&self) -> postern_storage::Modseq {

@@ -17,6 +17,7 @@ mod framer;
 mod idle;
 mod mailboxes;
 mod messages;
+mod qresync;
 mod response;
 mod search;
 mod select;

@@ -1,7 +1,7 @@
 //! Entering and leaving the selected state, and the commands that only make sense there:
 //! SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3691), CHECK, EXPUNGE and UID EXPUNGE (RFC 4315).
 
-use super::command::{CommandBody, MailboxName, SequenceSet};
+use super::command::{CommandBody, MailboxName, Qresync, SequenceSet};
 use super::driver::{Driver, Next, SessionState};
 use super::selected::{SelectedMailbox, Sync, write_flags_responses, write_uid_set};
 use postern_storage::{SystemFlags, Uid, UidRange};
@@ -9,8 +9,16 @@ use postern_storage::{SystemFlags, Uid, UidRange};
 impl Driver {
     pub(super) async fn execute_selected_command(&mut self, tag: &str, body: CommandBody) -> Next {
         match body {
-            CommandBody::Select { mailbox, .. } => self.select(tag, &mailbox, false),
-            CommandBody::Examine { mailbox, .. } => self.select(tag, &mailbox, true),
+            CommandBody::Select {
+                mailbox,
+                condstore,
+                qresync,
+            } => self.select(tag, &mailbox, false, condstore, qresync.as_ref()),
+            CommandBody::Examine {
+                mailbox,
+                condstore,
+                qresync,
+            } => self.select(tag, &mailbox, true, condstore, qresync.as_ref()),
             body => {
                 if !matches!(self.state, SessionState::Selected(..)) {
                     self.bad_in_state(tag, "No mailbox selected");
@@ -33,16 +41,26 @@ impl Driver {
             CommandBody::Expunge => self.expunge(tag, None).await,
             CommandBody::UidExpunge(set) => self.expunge(tag, Some(set)).await,
             CommandBody::Fetch {
-                uid, set, items, ..
-            } => self.fetch(tag, uid, &set, &items).await,
+                uid,
+                set,
+                items,
+                changed_since,
+                vanished,
+            } => {
+                self.fetch(tag, uid, &set, &items, changed_since, vanished)
+                    .await
+            }
             CommandBody::Store {
                 uid,
                 set,
+                unchanged_since,
                 operation,
                 silent,
                 flags,
-                ..
-            } => self.store(tag, uid, &set, operation, silent, &flags).await,
+            } => {
+                self.store(tag, uid, &set, unchanged_since, operation, silent, &flags)
+                    .await
+            }
             CommandBody::Copy { uid, set, mailbox } => {
                 self.copy(tag, uid, &set, &mailbox, false).await
             }
@@ -60,11 +78,23 @@ impl Driver {
         Next::Continue
     }
 
-    fn select(&mut self, tag: &str, mailbox: &MailboxName, read_only: bool) {
+    fn select(
+        &mut self,
+        tag: &str,
+        mailbox: &MailboxName,
+        read_only: bool,
+        condstore: bool,
+        qresync: Option<&Qresync>,
+    ) {
         let Some(name) = self.mailbox_name(tag, mailbox) else {
             return;
         };
-        let account = match std::mem::replace(&mut self.state, SessionState::Logout) {
+        if qresync.is_some() && !self.enabled().qresync {
+            // RFC 7162 §3.2.5: QRESYNC parameters need ENABLE QRESYNC first.
+            self.bad_in_state(tag, "ENABLE QRESYNC first");
+            return;
+        }
+        let mut account = match std::mem::replace(&mut self.state, SessionState::Logout) {
             SessionState::Authenticated(account) => account,
             SessionState::Selected(account, _) => {
                 // RFC 7162 §3.2.11 / RFC 9051 §6.3.2: the old mailbox is closed first.
@@ -76,6 +106,8 @@ impl Driver {
             }
             _ => unreachable!("SELECT runs logged in"),
         };
+        // RFC 7162 §3.1: SELECT (CONDSTORE) enables CONDSTORE for the session.
+        account.enabled.condstore |= condstore;
         let mail = &self.shard.state.mail;
         let store = mail.store();
         let Some(key) = store.mailbox_by_name(account.key, &name) else {
@@ -134,6 +166,9 @@ impl Driver {
             ("READ-WRITE", "SELECT")
         };
         self.state = SessionState::Selected(account, selected);
+        if let Some(qresync) = qresync {
+            self.qresync_select(qresync);
+        }
         self.no_or_ok_code(tag, code, &format!("{verb} completed"));
     }
 

@@ -354,3 +354,53 @@ def test_imaps_and_starttls(server):
     assert "STARTTLS" not in client.capabilities
     client.login(BOB, USERS[BOB])
     client.logout()
+
+
+def login_raw(server):
+    raw = Raw(server)
+    raw.line()
+    raw.send(f'a LOGIN {ALICE} "{USERS[ALICE]}"\r\n'.encode())
+    assert raw.until_tagged("a")[-1].startswith(b"a OK")
+    return raw
+
+
+def test_condstore_and_qresync_resync(server):
+    client = connect(server)
+    for n in range(6):
+        client.append("INBOX", None, None, MESSAGE + f"{n}\r\n".encode())
+    client.logout()
+    raw = login_raw(server)
+    raw.send(b"b ENABLE QRESYNC\r\n")
+    assert raw.until_tagged("b") == [b"* ENABLED QRESYNC\r\n", b"b OK ENABLE completed\r\n"]
+    raw.send(b"c SELECT INBOX\r\n")
+    lines = raw.until_tagged("c")
+    joined = b"".join(lines)
+    validity = int(re.search(rb"UIDVALIDITY (\d+)", joined).group(1))
+    modseq = int(re.search(rb"HIGHESTMODSEQ (\d+)", joined).group(1))
+    # Another session changes flags and expunges while this client is away.
+    other = connect(server)
+    ok(other.select("INBOX"))
+    ok(other.store("2", "+FLAGS", "(\\Flagged)"))
+    ok(other.store("4:5", "+FLAGS", "(\\Deleted)"))
+    other.expunge()
+    other.logout()
+    raw.send(b"d UNSELECT\r\n")
+    raw.until_tagged("d")
+    raw.send(f"e SELECT INBOX (QRESYNC ({validity} {modseq} 1:6))\r\n".encode())
+    lines = raw.until_tagged("e")
+    assert b"* VANISHED (EARLIER) 4:5\r\n" in lines, lines
+    flagged = [l for l in lines if l.startswith(b"* 2 FETCH")]
+    assert len(flagged) == 1 and b"UID 2" in flagged[0] and b"\\Flagged" in flagged[0], lines
+    assert re.match(rb"\* 2 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \((\d+)\)\)\r\n", flagged[0])
+    raw.send(f"f UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq} VANISHED)\r\n".encode())
+    lines = raw.until_tagged("f")
+    assert lines[0] == b"* VANISHED (EARLIER) 4:5\r\n", lines
+    assert len(lines) == 3 and lines[1].startswith(b"* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (")
+    # A conditional STORE whose condition fails names the message in MODIFIED.
+    raw.send(f"g STORE 2 (UNCHANGEDSINCE {modseq}) +FLAGS.SILENT (\\Seen)\r\n".encode())
+    assert raw.until_tagged("g") == [b"g OK [MODIFIED 2] Conditional STORE failed\r\n"]
+    raw.send(b"h STORE 1 (UNCHANGEDSINCE 999999999) +FLAGS.SILENT (\\Seen)\r\n")
+    lines = raw.until_tagged("h")
+    assert re.match(rb"\* 1 FETCH \(UID 1 MODSEQ \(\d+\)\)\r\n", lines[0]), lines
+    assert lines[-1] == b"h OK STORE completed\r\n"
+    raw.close()

@@ -89,7 +89,7 @@ pub enum SectionText {
 /// The section specification as the response repeats it: `1.2.HEADER.FIELDS (From To)`.
 impl fmt::Display for Section {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_part(f, &self.part)?;
+        write_section_part(f, &self.part)?;
         let Some(text) = &self.text else {
             return Ok(());
         };
@@ -129,7 +129,7 @@ impl fmt::Display for Section {
 }
 
 /// `1.2.3` (nothing for an empty path).
-pub fn write_part(f: &mut impl fmt::Write, part: &[u32]) -> fmt::Result {
+pub fn write_section_part(f: &mut impl fmt::Write, part: &[u32]) -> fmt::Result {
     for (index, number) in part.iter().enumerate() {
         if index > 0 {
             f.write_str(".")?;

@@ -1,9 +1,9 @@
 //! The lexical layer of the grammar: a cursor over one framed command and the shared productions
 //! of RFC 3501 §9 / RFC 9051 §9 (SP, atom, astring, quoted, literal, numbers).
 //!
-//! Every method either consumes what it recognised and returns it, or returns a short reason and
-//! leaves the position where the problem is. Nothing here allocates unless a quoted string has
-//! escapes.
+//! Every method either consumes what it recognised and returns it, or returns a short reason;
+//! after a failure the command is abandoned, so where the cursor stopped does not matter.
+//! Nothing here allocates unless a quoted string has escapes.
 
 use std::borrow::Cow;
 

@@ -46,6 +46,11 @@ pub mod write;
 #[cfg(test)]
 mod tests;
 
+// Every key may nest, so a depth beyond the key count could never be reached.
+const _: () = assert!(search::SEARCH_DEPTH_MAX < search::SEARCH_KEYS_MAX);
+// A client may set every system flag and a keyword at once.
+const _: () = assert!(flag::FLAGS_PER_COMMAND_MAX > 5);
+
 pub use append::{
     AppendMessageHeader, AppendStart, LiteralAnnouncement, LiteralPurpose, literal_announcement,
     literal_purpose, parse_append_next, parse_append_start,
@@ -53,7 +58,7 @@ pub use append::{
 pub use date::{Date, DateTime};
 pub use fetch::{
     FETCH_ITEMS_MAX, FetchItem, HEADER_FIELD_OCTETS_MAX, HEADER_FIELDS_MAX, Partial,
-    SECTION_PART_DEPTH_MAX, Section, SectionText,
+    SECTION_PART_DEPTH_MAX, Section, SectionText, write_section_part,
 };
 pub use flag::{FLAGS_PER_COMMAND_MAX, Flag, KEYWORD_OCTETS_MAX};
 pub use list::LIST_PATTERNS_MAX;
