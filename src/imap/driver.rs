@@ -283,6 +283,7 @@ impl Driver {
                 }
             }
             CommandBody::Idle => return self.idle(&tag).await,
+            CommandBody::Compress { algorithm } => return self.compress(&tag, &algorithm).await,
             body => return self.execute_mailbox_command(&tag, body).await,
         }
         Next::Continue

@@ -9,6 +9,7 @@
 mod append;
 mod auth;
 pub mod command;
+mod compress;
 mod copy;
 pub mod driver;
 mod fetch;
@@ -22,5 +23,6 @@ mod response;
 mod search;
 mod select;
 mod selected;
+mod sort;
 
 pub use driver::{Handoff, refuse, resume, serve};

@@ -73,6 +73,22 @@ impl Driver {
                 returns,
                 ..
             } => self.search(tag, uid, &criteria, returns.as_deref()).await,
+            CommandBody::Sort {
+                uid,
+                criteria,
+                search,
+                returns,
+                ..
+            } => {
+                self.sort(tag, uid, &criteria, &search, returns.as_deref())
+                    .await
+            }
+            CommandBody::Thread {
+                uid,
+                algorithm,
+                search,
+                ..
+            } => self.thread(tag, uid, algorithm, &search).await,
             _ => self.bad_in_state(tag, "Command not supported"),
         }
         Next::Continue
