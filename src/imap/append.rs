@@ -76,10 +76,6 @@ impl Driver {
         let mut pending: Vec<Pending> = Vec::new();
         let mut header = first;
         loop {
-            if header.literal.binary {
-                self.bad_in_state(tag, "BINARY literals are not supported");
-                return Err(refuse(self, &header));
-            }
             if header.literal.octets > MESSAGE_OCTETS_MAX {
                 self.no(tag, Some("TOOBIG"), "Message larger than APPENDLIMIT");
                 return Err(refuse(self, &header));

@@ -9,9 +9,10 @@ use crate::config::TlsMode;
 use crate::runtime::login::Login;
 
 /// Extensions advertised once logged in (and those that need no login, before).
-const CAPABILITIES_ALWAYS: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE";
+const CAPABILITIES_ALWAYS: &str = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE";
 const CAPABILITIES_AUTHENTICATED: &str = "UIDPLUS UNSELECT CHILDREN MOVE SPECIAL-USE \
-     LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES MULTIAPPEND STATUS=SIZE CONDSTORE QRESYNC";
+     LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES MULTIAPPEND STATUS=SIZE CONDSTORE QRESYNC BINARY UTF8=ACCEPT \
+     OBJECTID SAVEDATE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE";
 
 impl Driver {
     fn plaintext_allowed(&self) -> bool {
@@ -243,14 +244,17 @@ impl Driver {
             let flag = match upper.as_str() {
                 "CONDSTORE" => &mut account.enabled.condstore,
                 "QRESYNC" => &mut account.enabled.qresync,
+                "UTF8=ACCEPT" => &mut account.enabled.utf8,
+                "IMAP4REV2" => &mut account.enabled.imap4rev2,
                 _ => continue,
             };
             if !*flag {
                 *flag = true;
                 enabled.push(upper);
             }
-            // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+            // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE; IMAP4rev2 names are UTF-8.
             account.enabled.condstore |= account.enabled.qresync;
+            account.enabled.utf8 |= account.enabled.imap4rev2;
         }
         let mut line = String::from("* ENABLED");
         for name in &enabled {

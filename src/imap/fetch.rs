@@ -7,7 +7,8 @@ use super::driver::{Driver, OUTPUT_FLUSH_OCTETS, SessionState};
 use super::response::write_flags;
 use super::select::uid_ranges;
 use super::selected::Sync;
-use crate::mime::{Analysis, Analyzer, filter_header_fields};
+use crate::mime::transfer::{Decoder, Sink};
+use crate::mime::{Analysis, Analyzer, PartSpan, filter_header_fields};
 use postern_storage::{FlagOperation, MailboxKey, StoreError, SystemFlags, Uid};
 use std::io;
 use std::ops::Range;
@@ -19,6 +20,7 @@ pub const HEADER_READ_OCTETS_MAX: u64 = 1024 * 1024;
 
 /// What one message's FETCH needs from the index, copied out so no borrow is held across I/O.
 struct Indexed {
+    save_date_secs: Option<i64>,
     flags: SystemFlags,
     keywords: Vec<String>,
     size_octets: u64,
@@ -38,6 +40,8 @@ enum Data {
 enum Failure {
     /// Content unreadable (damage in the log): reported in the tagged NO.
     Unreadable,
+    /// BINARY of a part whose transfer encoding is unknown (RFC 3516 §4.1).
+    UnknownCte,
     /// The connection failed.
     Io,
 }
@@ -65,6 +69,8 @@ fn needs_analysis(item: &FetchItem) -> bool {
             | FetchItem::Rfc822Header
             | FetchItem::Rfc822Text
             | FetchItem::BodySection { .. }
+            | FetchItem::Binary { .. }
+            | FetchItem::BinarySize { .. }
     )
 }
 
@@ -88,14 +94,6 @@ impl Driver {
         // RFC 7162 §3.1: CHANGEDSINCE or the MODSEQ item enables CONDSTORE.
         account.enabled.condstore |=
             changed_since.is_some() || items.iter().any(|item| matches!(item, FetchItem::ModSeq));
-        if items.iter().any(|item| {
-            matches!(
-                item,
-                FetchItem::Binary { .. } | FetchItem::BinarySize { .. }
-            )
-        }) {
-            return self.bad_in_state(tag, "BINARY is not supported");
-        }
         let (key, read_only, enabled) = (selected.key, selected.read_only, account.enabled);
         let mut messages = match self.resolve(set, by_uid) {
             Ok(messages) => messages,
@@ -138,6 +136,7 @@ impl Driver {
             }
         }
         let mut unreadable = false;
+        let mut unknown_cte = false;
         for &(sequence, uid) in &messages {
             let Some(indexed) = self.indexed(key, uid) else {
                 // Expunged by another session and not yet reported (RFC 2180 §4.1.1).
@@ -160,6 +159,7 @@ impl Driver {
             {
                 Ok(()) => {}
                 Err(Failure::Unreadable) => unreadable = true,
+                Err(Failure::UnknownCte) => unknown_cte = true,
                 Err(Failure::Io) => return,
             }
             if self.out.len() >= OUTPUT_FLUSH_OCTETS && self.flush().await.is_err() {
@@ -174,7 +174,13 @@ impl Driver {
             selected.reported_through(before, modseq);
         }
         self.sync(Sync::NoExpunge);
-        if unreadable {
+        if unknown_cte {
+            self.no(
+                tag,
+                Some("UNKNOWN-CTE"),
+                "Unknown content transfer encoding",
+            );
+        } else if unreadable {
             self.no(tag, Some("UNAVAILABLE"), "Some messages could not be read");
         } else {
             self.ok(tag, "FETCH completed");
@@ -182,7 +188,7 @@ impl Driver {
     }
 
     fn indexed(&self, key: MailboxKey, uid: Uid) -> Option<Indexed> {
-        let SessionState::Selected(_, selected) = &self.state else {
+        let SessionState::Selected(account, selected) = &self.state else {
             return None;
         };
         let store = self.shard.state.mail.store();
@@ -190,6 +196,7 @@ impl Driver {
         let mailbox = state.mailbox(key)?;
         let entry = mailbox.index.get(uid)?;
         Some(Indexed {
+            save_date_secs: entry.save_date_secs(),
             flags: entry.flags,
             keywords: mailbox
                 .keywords
@@ -200,7 +207,8 @@ impl Driver {
             size_octets: u64::from(entry.size_octets),
             internal_date_secs: entry.internal_date_secs,
             modseq: entry.modseq,
-            recent: selected.is_recent(uid),
+            // RFC 9051 dropped \Recent.
+            recent: selected.is_recent(uid) && !account.enabled.imap4rev2,
         })
     }
 
@@ -224,6 +232,18 @@ impl Driver {
         } else {
             None
         };
+        if let Some(analysis) = &analysis {
+            // RFC 3516 §4.1: BINARY of an unknown encoding is a NO, before any output.
+            let unknown = items.iter().any(|item| match item {
+                FetchItem::Binary { part, .. } | FetchItem::BinarySize { part } => analysis
+                    .section(part)
+                    .is_some_and(|span| Decoder::new(span.encoding).is_none()),
+                _ => false,
+            });
+            if unknown {
+                return Err(Failure::UnknownCte);
+            }
+        }
         self.out
             .extend_from_slice(format!("* {sequence} FETCH (").as_bytes());
         let mut first = true;
@@ -258,6 +278,20 @@ impl Driver {
                 FetchItem::Rfc822Size => self
                     .out
                     .extend_from_slice(format!("RFC822.SIZE {}", indexed.size_octets).as_bytes()),
+                FetchItem::SaveDate => match indexed.save_date_secs {
+                    // RFC 8514 §4: NIL when the save date is not known.
+                    None => self.out.extend_from_slice(b"SAVEDATE NIL"),
+                    Some(secs) => self.out.extend_from_slice(
+                        format!("SAVEDATE \"{}\"", crate::date::imap_date_time(secs)).as_bytes(),
+                    ),
+                },
+                FetchItem::EmailId => {
+                    let id = self.email_id(key, uid).await?;
+                    self.out
+                        .extend_from_slice(format!("EMAILID ({id})").as_bytes());
+                }
+                // RFC 8474 §5.2: NIL from a server that does not compute threads.
+                FetchItem::ThreadId => self.out.extend_from_slice(b"THREADID NIL"),
                 FetchItem::ModSeq => {
                     modseq_written = true;
                     self.out
@@ -318,11 +352,37 @@ impl Driver {
                     };
                     self.write_data(key, uid, data, partial.as_ref()).await?;
                 }
-                // Refused before any output (BINARY is not advertised).
-                FetchItem::Binary { .. } | FetchItem::BinarySize { .. } => {
-                    self.out.extend_from_slice(b"NIL");
+                FetchItem::Binary { part, partial, .. } => {
+                    self.out.extend_from_slice(b"BINARY[");
+                    write_part(&mut self.out, part);
+                    self.out.push(b']');
+                    if let Some(partial) = partial {
+                        self.out
+                            .extend_from_slice(format!("<{}>", partial.offset).as_bytes());
+                    }
+                    self.out.push(b' ');
+                    let span = analysis.as_ref().and_then(|a| a.section(part));
+                    match span {
+                        None => self.out.extend_from_slice(b"NIL"),
+                        Some(span) => self.write_binary(key, uid, &span, partial.as_ref()).await?,
+                    }
                 }
-                _ => self.out.extend_from_slice(b"NIL"),
+                FetchItem::BinarySize { part } => {
+                    self.out.extend_from_slice(b"BINARY.SIZE[");
+                    write_part(&mut self.out, part);
+                    self.out.extend_from_slice(b"] ");
+                    let span = analysis.as_ref().and_then(|a| a.section(part));
+                    match span {
+                        None => self.out.extend_from_slice(b"NIL"),
+                        Some(span) => {
+                            let size = match span.decoded_octets {
+                                Some(size) => size,
+                                None => self.decoded_size(key, uid, &span).await?.0,
+                            };
+                            self.out.extend_from_slice(size.to_string().as_bytes());
+                        }
+                    }
+                }
             }
         }
         // RFC 7162 §3.1.4.1: with CONDSTORE enabled every FETCH response carries MODSEQ.
@@ -339,6 +399,18 @@ impl Driver {
         self.out.extend_from_slice(b"FLAGS ");
         let keywords: Vec<&str> = indexed.keywords.iter().map(String::as_str).collect();
         write_flags(&mut self.out, indexed.flags, &keywords, indexed.recent);
+    }
+
+    /// RFC 8474 EMAILID: the same for every copy of a message, for its whole life. Copies
+    /// share the original's commit record, whose ingest number is unique in the shard's log
+    /// and never changes (compaction moves records, not their contents).
+    async fn email_id(&self, key: MailboxKey, uid: Uid) -> Result<String, Failure> {
+        let store = self.shard.state.mail.store();
+        let commit = store
+            .read_commit(key, uid)
+            .await
+            .map_err(|_| Failure::Unreadable)?;
+        Ok(format!("M{:x}-{:x}", key.account.partition, commit.ingest))
     }
 
     /// The stored analysis of a message; messages stored without one are analysed now.
@@ -476,6 +548,86 @@ impl Driver {
         Ok(())
     }
 
+    /// Runs the part's body through its decoder: (decoded octets, any NUL among them).
+    async fn decoded_size(
+        &self,
+        key: MailboxKey,
+        uid: Uid,
+        span: &PartSpan,
+    ) -> Result<(u64, bool), Failure> {
+        let mut decoder = Decoder::new(span.encoding).ok_or(Failure::UnknownCte)?;
+        let mut measure = Measure::default();
+        let store = self.shard.state.mail.store();
+        let mut chunk = vec![0u8; READ_CHUNK_OCTETS];
+        let mut offset = span.body.start;
+        while offset < span.body.end {
+            let want =
+                usize::try_from(span.body.end - offset).map_or(chunk.len(), |w| w.min(chunk.len()));
+            let read = store
+                .read(key, uid, offset, &mut chunk[..want])
+                .await
+                .map_err(|_| Failure::Unreadable)?;
+            if read == 0 {
+                break;
+            }
+            decoder.feed(&chunk[..read], &mut measure);
+            offset += read as u64;
+        }
+        decoder.finish(&mut measure);
+        Ok((measure.octets, measure.nul))
+    }
+
+    /// RFC 3516 BINARY[part]: the part's body decoded, as a literal (literal8 when it holds
+    /// NUL). The size is measured in a first pass, so the literal's length is exact.
+    async fn write_binary(
+        &mut self,
+        key: MailboxKey,
+        uid: Uid,
+        span: &PartSpan,
+        partial: Option<&Partial>,
+    ) -> Result<(), Failure> {
+        let (size, nul) = self.decoded_size(key, uid, span).await?;
+        let (start, end) = match partial {
+            None => (0, size),
+            Some(partial) => {
+                let start = partial.offset.min(size);
+                (start, start.saturating_add(partial.length).min(size))
+            }
+        };
+        let marker = if nul { "~" } else { "" };
+        self.out
+            .extend_from_slice(format!("{marker}{{{}}}\r\n", end - start).as_bytes());
+        let mut decoder = Decoder::new(span.encoding).ok_or(Failure::UnknownCte)?;
+        let store = std::rc::Rc::clone(self.shard.state.mail.store());
+        let mut chunk = vec![0u8; READ_CHUNK_OCTETS];
+        let mut offset = span.body.start;
+        let mut position = 0u64;
+        while offset < span.body.end && position < end {
+            let want =
+                usize::try_from(span.body.end - offset).map_or(chunk.len(), |w| w.min(chunk.len()));
+            let read = match store.read(key, uid, offset, &mut chunk[..want]).await {
+                Ok(0) | Err(_) => return Err(Failure::Io),
+                Ok(read) => read,
+            };
+            offset += read as u64;
+            let mut window = Window {
+                out: &mut self.out,
+                position,
+                start,
+                end,
+            };
+            decoder.feed(&chunk[..read], &mut window);
+            if offset >= span.body.end {
+                decoder.finish(&mut window);
+            }
+            position = window.position;
+            if self.out.len() >= OUTPUT_FLUSH_OCTETS {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Streams `length` octets of the message from `start` into the output, a chunk at a time.
     /// Once the literal's length is out, a failed read can't be answered in the protocol: the
     /// connection is closed rather than sending wrong bytes.
@@ -514,6 +666,47 @@ impl Driver {
             }
         }
         Ok(())
+    }
+}
+
+/// `1.2.3`: a part number.
+fn write_part(out: &mut Vec<u8>, part: &[u32]) {
+    let parts: Vec<String> = part.iter().map(u32::to_string).collect();
+    out.extend_from_slice(parts.join(".").as_bytes());
+}
+
+/// Decoded octets: counts them and notes whether any is NUL (which needs literal8).
+#[derive(Default)]
+struct Measure {
+    octets: u64,
+    nul: bool,
+}
+
+impl Sink for Measure {
+    fn put(&mut self, octets: &[u8]) {
+        self.octets += octets.len() as u64;
+        self.nul |= octets.contains(&0);
+    }
+}
+
+/// Keeps the decoded octets that fall in `start..end` of the decoded stream.
+struct Window<'a> {
+    out: &'a mut Vec<u8>,
+    position: u64,
+    start: u64,
+    end: u64,
+}
+
+impl Sink for Window<'_> {
+    fn put(&mut self, octets: &[u8]) {
+        let from = self.position;
+        self.position += octets.len() as u64;
+        let first = self.start.max(from);
+        let last = self.end.min(self.position);
+        if first < last {
+            self.out
+                .extend_from_slice(&octets[(first - from) as usize..(last - from) as usize]);
+        }
     }
 }
 

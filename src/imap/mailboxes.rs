@@ -117,6 +117,9 @@ impl Driver {
                 )
             }
             CommandBody::Status { mailbox, items } => self.status(tag, &mailbox, &items),
+            CommandBody::GetQuotaRoot { mailbox } => self.get_quota_root(tag, &mailbox),
+            CommandBody::GetQuota { root } => self.get_quota(tag, &root),
+            CommandBody::SetQuota { .. } => self.set_quota(tag),
             body => return self.execute_selected_command(tag, body).await,
         }
         self.sync(super::selected::Sync::Full);
@@ -194,7 +197,17 @@ impl Driver {
                 return self.store_failed(tag, &error);
             }
         }
-        self.ok(tag, "CREATE completed");
+        // RFC 8474 §4.1: CREATE tells the new mailbox's MAILBOXID.
+        let code = store
+            .mailbox_by_name(account, &name)
+            .map(|key| format!("MAILBOXID ({})", mailbox_id(key)));
+        super::response::write_status(
+            &mut self.out,
+            tag,
+            super::response::Status::Ok,
+            code.as_deref(),
+            "CREATE completed",
+        );
     }
 
     async fn delete(&mut self, tag: &str, mailbox: &MailboxName) {
@@ -496,6 +509,14 @@ impl Driver {
     }
 }
 
+/// RFC 8474 MAILBOXID: mailbox numbers are never reused in an account, and RENAME keeps them.
+pub fn mailbox_id(key: postern_storage::MailboxKey) -> String {
+    format!(
+        "F{:x}-{:x}-{:x}",
+        key.account.partition, key.account.account, key.mailbox
+    )
+}
+
 /// `* STATUS name (item value ...)` (RFC 3501 §7.2.4).
 pub fn write_status_response(
     out: &mut Vec<u8>,
@@ -536,6 +557,16 @@ pub fn write_status_response(
             ),
             StatusItem::HighestModSeq => ("HIGHESTMODSEQ", mailbox.highest_modseq),
             StatusItem::AppendLimit => ("APPENDLIMIT", postern_storage::limits::MESSAGE_OCTETS_MAX),
+            StatusItem::MailboxId => {
+                if !first {
+                    out.push(b' ');
+                }
+                first = false;
+                out.extend_from_slice(
+                    format!("MAILBOXID ({})", mailbox_id(mailbox.key)).as_bytes(),
+                );
+                continue;
+            }
             _ => continue,
         };
         if !first {

@@ -19,6 +19,7 @@ mod idle;
 mod mailboxes;
 mod messages;
 mod qresync;
+mod quota;
 mod response;
 mod search;
 mod select;

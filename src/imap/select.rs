@@ -1,7 +1,7 @@
 //! Entering and leaving the selected state, and the commands that only make sense there:
 //! SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3691), CHECK, EXPUNGE and UID EXPUNGE (RFC 4315).
 
-use super::command::{CommandBody, MailboxName, Qresync, SequenceSet};
+use super::command::{CommandBody, MailboxName, Qresync, SearchReturn, SequenceSet};
 use super::driver::{Driver, Next, SessionState};
 use super::selected::{SelectedMailbox, Sync, write_flags_responses, write_uid_set};
 use postern_storage::{SystemFlags, Uid, UidRange};
@@ -72,7 +72,14 @@ impl Driver {
                 criteria,
                 returns,
                 ..
-            } => self.search(tag, uid, &criteria, returns.as_deref()).await,
+            } => {
+                // RFC 9051 §6.4.4: an IMAP4rev2 SEARCH always answers with ESEARCH.
+                let all: &[SearchReturn] = &[];
+                let returns = returns
+                    .as_deref()
+                    .or(self.enabled().imap4rev2.then_some(all));
+                self.search(tag, uid, &criteria, returns).await
+            }
             CommandBody::Sort {
                 uid,
                 criteria,
@@ -174,6 +181,19 @@ impl Driver {
                 )
                 .as_bytes(),
             );
+        }
+        out.extend_from_slice(
+            format!(
+                "* OK [MAILBOXID ({})] Ok\r\n",
+                super::mailboxes::mailbox_id(mailbox.key)
+            )
+            .as_bytes(),
+        );
+        if account.enabled.imap4rev2 {
+            // RFC 9051 §6.3.2: SELECT returns the mailbox's LIST response.
+            out.extend_from_slice(b"* LIST () \"/\" ");
+            super::command::encode_mailbox_name(&selected.name, true, out);
+            out.extend_from_slice(b"\r\n");
         }
         drop(state);
         let (code, verb) = if read_only {

@@ -215,8 +215,8 @@ pub fn write_fetch_flags(
     enabled: Enabled,
 ) {
     out.extend_from_slice(format!("* {sequence} FETCH (").as_bytes());
-    if enabled.qresync {
-        // RFC 7162 §3.2.4: with QRESYNC, unsolicited FETCH responses carry the UID.
+    if enabled.qresync || enabled.imap4rev2 {
+        // RFC 7162 §3.2.4 and RFC 9051 §7.5.2: unsolicited FETCH responses carry the UID.
         out.extend_from_slice(format!("UID {} ", entry.uid).as_bytes());
     }
     out.extend_from_slice(b"FLAGS ");
@@ -224,7 +224,7 @@ pub fn write_fetch_flags(
         out,
         entry.flags,
         &mailbox.keywords.names(entry.keyword_set),
-        recent,
+        recent && !enabled.imap4rev2,
     );
     if enabled.condstore {
         out.extend_from_slice(format!(" MODSEQ ({})", entry.modseq).as_bytes());

@@ -294,6 +294,7 @@ def test_select_transcript(server):
     raw.send(b"b EXAMINE INBOX\r\n")
     lines = raw.until_tagged("b")
     validity = re.search(rb"UIDVALIDITY (\d+)", b"".join(lines)).group(1)
+    mailbox_id = re.search(rb"MAILBOXID \(([A-Za-z0-9_-]+)\)", b"".join(lines)).group(1)
     assert lines == [
         b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n",
         b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n",
@@ -302,6 +303,7 @@ def test_select_transcript(server):
         b"* OK [UNSEEN 2] First unseen\r\n",
         b"* OK [UIDVALIDITY " + validity + b"] UIDs valid\r\n",
         b"* OK [UIDNEXT 3] Predicted next UID\r\n",
+        b"* OK [MAILBOXID (" + mailbox_id + b")] Ok\r\n",
         b"b OK [READ-ONLY] EXAMINE completed\r\n",
     ]
     raw.send(b"c FETCH 1:* (UID FLAGS)\r\n")
@@ -403,4 +405,91 @@ def test_condstore_and_qresync_resync(server):
     lines = raw.until_tagged("h")
     assert re.match(rb"\* 1 FETCH \(UID 1 MODSEQ \(\d+\)\)\r\n", lines[0]), lines
     assert lines[-1] == b"h OK STORE completed\r\n"
+    raw.close()
+
+
+MULTIPART = (
+    b"From: a@example.org\r\nTo: alice@example.test\r\nSubject: parts\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"xx\"\r\n\r\n"
+    b"preamble\r\n--xx\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n"
+    b"--xx\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    b"AAECAwRoZWxsbwA=\r\n"
+    b"--xx--\r\n"
+)
+
+
+def test_binary_fetch_decodes_parts(server):
+    client = connect(server)
+    client.append("INBOX", None, None, MULTIPART)
+    client.logout()
+    raw = login_raw(server)
+    raw.send(b"b SELECT INBOX\r\n")
+    raw.until_tagged("b")
+    raw.send(b"c FETCH 1 (BINARY.SIZE[2] BINARY.PEEK[2])\r\n")
+    head = raw.line()
+    assert head == b"* 1 FETCH (BINARY.SIZE[2] 11 BINARY[2] ~{11}\r\n", head
+    assert raw.file.read(11) == b"\x00\x01\x02\x03\x04hello\x00"
+    assert raw.line() == b")\r\n"
+    assert raw.line() == b"c OK FETCH completed\r\n"
+    raw.send(b"d FETCH 1 (BINARY.PEEK[1]<6.4> BODY.PEEK[1])\r\n")
+    lines = raw.until_tagged("d")
+    joined = b"".join(lines)
+    assert b"BINARY[1]<6> {4}\r\npart" in joined, joined
+    assert b"BODY[1] {10}\r\nfirst part" in joined, joined
+    raw.close()
+
+
+def test_savedate_objectid_quota(server):
+    client = connect(server)
+    client.append("INBOX", None, None, MESSAGE)
+    ok(client.select("INBOX"))
+    status, data = client.fetch("1", "(SAVEDATE EMAILID THREADID)")
+    assert status == "OK"
+    match = re.search(rb"EMAILID \(([A-Za-z0-9_-]+)\)", data[0])
+    assert match and b"THREADID NIL" in data[0] and b'SAVEDATE "' in data[0], data
+    email_id = match.group(1)
+    ok(client.copy("1", "Archive"))
+    status, data = client.status("Archive", "(MAILBOXID MESSAGES)")
+    assert re.search(rb"MAILBOXID \(F[0-9a-f-]+\)", data[0]), data
+    ok(client.select("Archive"))
+    status, data = client.fetch("1", "(EMAILID)")
+    assert email_id in data[0], (email_id, data)
+    today = time.strftime("%d-%b-%Y", time.gmtime())
+    assert ok(client.search(None, "SAVEDSINCE", today)) == [b"1"]
+    assert ok(client.search(None, "SAVEDATESUPPORTED")) == [b"1"]
+    status, data = client.getquotaroot("INBOX")
+    assert status == "OK" and data[0] == [b'"INBOX" ""'] or data[0] == [b'INBOX ""'], data
+    assert data[1] == [b'"" ()'], data
+    client.logout()
+
+
+def test_utf8_accept_and_modified_utf7_names(server):
+    raw = login_raw(server)
+    raw.send('b CREATE "Überweisung"\r\n'.encode())
+    assert raw.until_tagged("b")[-1].startswith(b"b BAD"), "8-bit names need UTF8=ACCEPT"
+    raw.send(b"c CREATE &ANw-berweisung\r\n")
+    assert raw.until_tagged("c")[-1].startswith(b"c OK [MAILBOXID (")
+    raw.send(b'd LIST "" "&ANw-*"\r\n')
+    assert raw.until_tagged("d")[0] == b'* LIST (\\HasNoChildren) "/" &ANw-berweisung\r\n'
+    raw.send(b"e ENABLE UTF8=ACCEPT\r\n")
+    assert raw.until_tagged("e")[0] == b"* ENABLED UTF8=ACCEPT\r\n"
+    raw.send('f LIST "" "Ü*"\r\n'.encode())
+    assert raw.until_tagged("f")[0] == '* LIST (\\HasNoChildren) "/" "Überweisung"\r\n'.encode()
+    raw.close()
+
+
+def test_imap4rev2_enabled_session(server):
+    client = connect(server)
+    client.append("INBOX", None, None, MESSAGE)
+    client.logout()
+    raw = login_raw(server)
+    raw.send(b"b ENABLE IMAP4rev2\r\n")
+    assert raw.until_tagged("b")[0] == b"* ENABLED IMAP4REV2\r\n"
+    raw.send(b"c SELECT INBOX\r\n")
+    lines = raw.until_tagged("c")
+    assert b'* LIST () "/" INBOX\r\n' in lines and not any(b"RECENT" in l for l in lines), lines
+    raw.send(b"d SEARCH ALL\r\n")
+    assert raw.until_tagged("d") == [b'* ESEARCH (TAG "d") ALL 1\r\n', b"d OK SEARCH completed\r\n"]
+    raw.send(b"e FETCH 1 (FLAGS)\r\n")
+    assert raw.until_tagged("e")[0] == b"* 1 FETCH (FLAGS ())\r\n"
     raw.close()
