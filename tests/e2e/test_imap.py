@@ -493,3 +493,63 @@ def test_imap4rev2_enabled_session(server):
     raw.send(b"e FETCH 1 (FLAGS)\r\n")
     assert raw.until_tagged("e")[0] == b"* 1 FETCH (FLAGS ())\r\n"
     raw.close()
+
+
+def test_hostile_sequences_sections_names_and_states(server):
+    client = connect(server)
+    for n in range(3):
+        client.append("INBOX", None, None, MESSAGE)
+    client.logout()
+    bystander = connect(server)
+    ok(bystander.select("INBOX"))
+    raw = Raw(server)
+    raw.line()
+    # Commands in the wrong state: BAD, and the connection goes on.
+    raw.send(b"s1 FETCH 1 FLAGS\r\ns2 SELECT INBOX\r\n")
+    assert raw.line().startswith(b"s1 BAD")
+    assert raw.line().startswith(b"s2 BAD")
+    raw.send(f'a LOGIN {ALICE} "{USERS[ALICE]}"\r\n'.encode())
+    raw.until_tagged("a")
+    raw.send(b"s3 FETCH 1 FLAGS\r\ns4 LOGIN x y\r\n")
+    assert raw.line().startswith(b"s3 BAD")
+    assert raw.line().startswith(b"s4 BAD")
+    raw.send(b"b SELECT INBOX\r\n")
+    raw.until_tagged("b")
+    cases = [
+        b"c1 FETCH 0 FLAGS\r\n",
+        b"c2 FETCH 1:4294967295 FLAGS\r\n",
+        b"c3 FETCH 99 FLAGS\r\n",
+        b"c4 FETCH " + b",".join(str(n).encode() for n in range(1, 100_001)) + b" FLAGS\r\n",
+        b"c5 FETCH 1 BODY[" + b".".join([b"1"] * 1000) + b"]\r\n",
+        b"c6 SEARCH " + b"NOT " * 10_000 + b"ALL\r\n",
+        b"c7 SEARCH " + b"(" * 10_000 + b"ALL" + b")" * 10_000 + b"\r\n",
+        b'c8 CREATE "a\x00b"\r\n',
+        b"c9 CREATE {3+}\r\na\xffb\r\n",
+        b"c10 CREATE &Jjo\r\n",
+        b"c11 STORE 1 +FLAGS (\\Recent)\r\n",
+    ]
+    for line in cases:
+        raw.send(line)
+        response = raw.line()
+        assert response.startswith(line.split(b" ")[0] + b" BAD") or response.startswith(
+            line.split(b" ")[0] + b" NO"
+        ), (line[:60], response)
+    # `*:1` is legal and means 1:*.
+    raw.send(b"d FETCH *:1 (UID)\r\n")
+    assert raw.until_tagged("d")[-1] == b"d OK FETCH completed\r\n"
+    # Commands sent during IDLE are not run: anything but DONE ends it with BAD.
+    raw.send(b"e IDLE\r\n")
+    assert raw.line() == b"+ idling\r\n"
+    raw.send(b"f LOGOUT\r\n")
+    assert raw.line() == b"e BAD Expected DONE\r\n"
+    raw.send(b"g NOOP\r\n")
+    assert raw.line() == b"g OK NOOP completed\r\n"
+    # Other sessions are unaffected.
+    assert ok(bystander.search(None, "ALL")) == [b"1 2 3"]
+    bystander.logout()
+    # Twenty bad commands in a row end the connection.
+    raw.send(b"x BOGUS\r\n" * 20)
+    lines = [raw.line() for _ in range(21)]
+    assert lines[-1] == b"* BYE Too many invalid commands\r\n", lines[-3:]
+    assert raw.line() == b""
+    raw.close()
