@@ -175,7 +175,13 @@ impl Driver {
                     .extend_from_slice(b"* BYE [UNAVAILABLE] Server shutting down\r\n");
                 return self.close().await;
             }
+            // An idle connection keeps no buffers: the input buffer and the framer's command
+            // buffer are freed until data arrives, the output buffer is dropped.
             self.framer.shrink();
+            self.input.release();
+            if self.out.capacity() > 0 {
+                self.out = Vec::new();
+            }
             let timeout = match self.state {
                 SessionState::NotAuthenticated => LOGIN_TIMEOUT,
                 _ => IDLE_TIMEOUT,

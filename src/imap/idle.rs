@@ -41,6 +41,10 @@ impl Driver {
             if self.shard.state.shutting_down.get() {
                 return Next::Continue;
             }
+            self.input.release();
+            if self.out.capacity() > 0 {
+                self.out = Vec::new();
+            }
             let event = match &self.state {
                 SessionState::Selected(_, selected) => {
                     let store = self.shard.state.mail.store();

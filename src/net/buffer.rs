@@ -5,7 +5,9 @@ use super::Connection;
 use std::io;
 
 pub struct InputBuffer {
+    /// Empty while released (an idle connection holds no buffer).
     data: Box<[u8]>,
+    capacity_octets: usize,
     start: usize,
     end: usize,
 }
@@ -15,6 +17,7 @@ impl InputBuffer {
         assert!(capacity_octets > 0);
         InputBuffer {
             data: vec![0; capacity_octets].into_boxed_slice(),
+            capacity_octets,
             start: 0,
             end: 0,
         }
@@ -51,7 +54,17 @@ impl InputBuffer {
     }
 
     pub fn is_full(&self) -> bool {
-        self.start == 0 && self.end == self.data.len()
+        !self.data.is_empty() && self.start == 0 && self.end == self.data.len()
+    }
+
+    /// Frees the buffer while nothing is unread (an idle connection); `fill` allocates it
+    /// again when data arrives.
+    pub fn release(&mut self) {
+        if self.start == self.end {
+            self.data = Box::default();
+            self.start = 0;
+            self.end = 0;
+        }
     }
 
     /// Reads more from the connection; `Ok(0)` at the end of the stream. Never called while
@@ -61,6 +74,9 @@ impl InputBuffer {
             !self.is_full(),
             "the session consumes before the buffer is read into"
         );
+        if self.data.is_empty() {
+            self.data = vec![0; self.capacity_octets].into_boxed_slice();
+        }
         if self.end == self.data.len() {
             self.data.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -84,5 +100,15 @@ mod tests {
         buffer.consume(4);
         assert!(buffer.unread().is_empty());
         assert!(!buffer.is_full());
+    }
+
+    #[test]
+    fn released_buffer_comes_back_on_fill() {
+        let mut buffer = InputBuffer::new(8);
+        buffer.release();
+        assert!(buffer.unread().is_empty() && !buffer.is_full());
+        let mut carried = InputBuffer::with_input(8, b"ab");
+        carried.release();
+        assert_eq!(carried.unread(), b"ab", "unread input is never released");
     }
 }
