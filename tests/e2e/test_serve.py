@@ -42,6 +42,10 @@ curl -sS --ssl-reqd --cacert postern-data/tls/self-signed.crt smtp://localhost:2
   -u alice@example.test:alice-password --mail-from alice@example.test \
   --mail-rcpt alice@example.test -T hello.eml
 curl -sS --cacert postern-data/tls/self-signed.crt pop3s://localhost:2995/ -u alice@example.test:alice-password
+echo "--- over IMAP"
+curl -sS 'imap://127.0.0.1:2143/INBOX;UID=1' -u alice@example.test:alice-password
+curl -sS --cacert postern-data/tls/self-signed.crt 'imaps://localhost:2993/INBOX;UID=2' \
+  -u alice@example.test:alice-password
 kill -TERM $server
 code=0
 wait $server || code=$?
@@ -68,11 +72,15 @@ def test_quick_start_on_embedded_defaults_with_curl(tmp_path):
         "listening for lmtp on 127.0.0.1:2024",
         "listening for pop3 on 127.0.0.1:2110 (STARTTLS)",
         "listening for pop3s on 127.0.0.1:2995 (TLS)",
+        "listening for imap on 127.0.0.1:2143 (STARTTLS)",
+        "listening for imaps on 127.0.0.1:2993 (TLS)",
     ):
         assert line in text, text
     listing, _, rest = text.partition("--- message 1")
     assert "1 " in listing, text
     message, _, tls_part = rest.partition("--- over TLS")
+    tls_part, _, imap_part = tls_part.partition("--- over IMAP")
+    assert imap_part.count("Hello from curl.") == 2, text
     assert "Subject: Hello" in message and "Hello from curl." in message, text
     assert "Received: from" in message and "Return-Path: <bob@example.org>" in message, text
     assert "1 " in tls_part and "2 " in tls_part, text
