@@ -21,7 +21,9 @@
 //! hostile blob yields an error, never a panic or a malformed response.
 
 use super::error::MimeError;
-use super::limits::{ENCODED_OCTETS_MAX, Limit, PARAMETERS_CEILING, PARTS_CEILING};
+use super::limits::{
+    ENCODED_OCTETS_MAX, HEADER_BLOCK_OCTETS_CEILING, Limit, PARAMETERS_CEILING, PARTS_CEILING,
+};
 use super::model::{Analysis, Content, Disposition, Envelope, Kind, Media, Param, Part, link};
 
 pub(crate) const VERSION: u8 = 1;
@@ -34,6 +36,20 @@ pub(crate) const BLOB_FIXED_OCTETS: usize = 32;
 pub(crate) const PART_FIXED_OCTETS: usize = 128;
 /// The length prefix of one string at its largest.
 const STRING_PREFIX_OCTETS: usize = 5;
+
+// A message served as a single part keeps only what its own header says, and must always fit.
+// Its strings come from distinct fields of one header block, no longer than in the block except
+// RFC 2231 sections that percent-encoding joins (at most 3 octets per octet); the strings are
+// at most the envelope's 11, 7 more per part, and 2 per parameter or language tag.
+const _: () = assert!(
+    BLOB_FIXED_OCTETS
+        + PART_FIXED_OCTETS
+        + 3 * HEADER_BLOCK_OCTETS_CEILING
+        + STRING_PREFIX_OCTETS * (11 + 7 + 2 * 3 * PARAMETERS_CEILING)
+        + 11 * STRING_PREFIX_OCTETS
+        + 10
+        <= ENCODED_OCTETS_MAX
+);
 
 /// An upper bound of the octets `encode` writes for `part`.
 pub(crate) fn part_octets_max(part: &Part) -> usize {

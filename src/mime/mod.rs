@@ -13,7 +13,14 @@
 //!   header field readers; `transfer`: base64 and quoted-printable decoders shared with FETCH
 //!   BINARY; `encode`: the blob; `render`: IMAP syntax; `section`: part numbers to ranges.
 //! - Header values are kept raw (RFC 3501 §7.4.2: encoded words are not decoded), unfolded
-//!   (RFC 5322 §2.2.3).
+//!   (RFC 5322 §2.2.3). Strings are rendered quoted when printable ASCII, otherwise as
+//!   literals, so 8-bit headers pass byte for byte.
+//! - BODYSTRUCTURE gives media types, parameter names and encodings as written. Without a
+//!   (valid) Content-Type a part is `"TEXT" "PLAIN" ("CHARSET" "US-ASCII")` (RFC 2045 §5.2),
+//!   or `"MESSAGE" "RFC822"` inside multipart/digest (RFC 2046 §5.1.5); a Content-Type without
+//!   parameters renders NIL. RFC 2231 sections are joined into one parameter (`name*` with
+//!   `charset'language'` when any section is encoded). The body MD5 is the Content-MD5 value
+//!   (RFC 1864), usually NIL.
 //!
 //! # Limits
 //!
@@ -27,9 +34,10 @@
 //!
 //! # Malformed structure
 //!
-//! - Boundary lines match exactly (`--` boundary [`--`] then only white space, RFC 2046
-//!   §5.1.1), innermost multipart first, so an inner boundary that extends an outer one does
-//!   not end the outer multipart. An outer boundary closes every part inside it.
+//! - Boundary lines match exactly (`--`, the boundary, an optional `--`, then only white
+//!   space: RFC 2046 §5.1.1), innermost multipart first, so an inner boundary that is a prefix
+//!   of an outer one does not end the outer multipart. An outer boundary closes every part
+//!   inside it.
 //! - A missing close delimiter ends the parts at the enclosing boundary or the end of the
 //!   message; preamble and epilogue are in the multipart's body but in no part.
 //! - A multipart where no part was found (no boundary parameter, or the boundary never

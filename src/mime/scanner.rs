@@ -49,6 +49,8 @@ struct Line {
     /// Offset of its first octet.
     start: u64,
     content_octets: u64,
+    /// Content octets passed on to the header or body (not held).
+    passed_octets: u64,
     /// The last piece ended in CR: a line break if LF comes next, else text.
     held_cr: bool,
     /// The line may be a boundary line: its content so far is in `held`.
@@ -166,6 +168,7 @@ impl Analyzer {
             line: Line {
                 start: 0,
                 content_octets: 0,
+                passed_octets: 0,
                 held_cr: false,
                 holding: false,
                 held: Vec::new(),
@@ -258,6 +261,13 @@ impl Analyzer {
         }
     }
 
+    /// Octets held in buffers (the header block and the held line), for tests of the memory
+    /// bound.
+    #[cfg(test)]
+    pub(crate) fn buffered_octets(&self) -> usize {
+        self.header.octets.capacity() + self.line.held.capacity()
+    }
+
     fn top(&self) -> &Frame {
         let Some(frame) = self.stack.last() else {
             unreachable!("the message frame stays until finish");
@@ -277,19 +287,15 @@ impl Analyzer {
         if octets.is_empty() {
             return;
         }
-        let first = self.line.content_octets == 0;
         self.line.content_octets += octets.len() as u64;
         self.offset += octets.len() as u64;
-        if matches!(self.top().state, State::Header) {
-            self.header_content(octets, first);
-        }
         if !self.line.holding {
-            self.body_content(octets);
+            self.pass_on(octets);
             return;
         }
         if self.line.held.len() + octets.len() > BOUNDARY_LINE_OCTETS_MAX {
             self.release_held_line();
-            self.body_content(octets);
+            self.pass_on(octets);
             return;
         }
         self.line.held.extend_from_slice(octets);
@@ -302,14 +308,28 @@ impl Analyzer {
     fn release_held_line(&mut self) {
         self.line.holding = false;
         let held = std::mem::take(&mut self.line.held);
-        self.body_content(&held);
+        self.pass_on(&held);
         self.line.held = held;
         self.line.held.clear();
     }
 
+    /// Content known not to be part of a boundary line goes to the header or the body.
+    fn pass_on(&mut self, octets: &[u8]) {
+        if octets.is_empty() {
+            return;
+        }
+        let first = self.line.passed_octets == 0;
+        self.line.passed_octets += octets.len() as u64;
+        if matches!(self.top().state, State::Header) {
+            self.header_content(octets, first);
+        } else {
+            self.body_content(octets);
+        }
+    }
+
     fn header_content(&mut self, octets: &[u8], first_of_line: bool) {
         let header = &mut self.header;
-        if first_of_line && !is_wsp(octets[0]) {
+        if first_of_line && octets.first().is_some_and(|&octet| !is_wsp(octet)) {
             header.fields += 1;
             header.field_start = header.octets.len();
             if header.fields > self.limits.header_fields_max {
@@ -380,6 +400,7 @@ impl Analyzer {
         let line = &mut self.line;
         line.start = self.offset;
         line.content_octets = 0;
+        line.passed_octets = 0;
         line.held.clear();
         line.holding = self.boundaries_active;
     }
@@ -439,7 +460,7 @@ impl Analyzer {
         let end = match self.previous {
             Some(previous) => End {
                 offset: previous.terminator_start,
-                lf: lf_before - 1,
+                lf: lf_before.saturating_sub(1),
                 ends_without_lf: previous.nonempty,
                 eof: false,
             },
@@ -464,10 +485,10 @@ impl Analyzer {
             if let State::Multipart { closed, .. } = &mut self.top_mut().state {
                 *closed = true;
             }
-            self.boundaries_active = self.any_boundary();
         } else {
             self.start_child(self.offset);
         }
+        self.boundaries_active = self.any_boundary();
     }
 
     fn any_boundary(&self) -> bool {

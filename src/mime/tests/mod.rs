@@ -1,5 +1,8 @@
-//! Tests of the whole analysis: structure, sections, encoding, limits, and the corpus in
-//! `tests/mime/corpus`.
+//! Tests of the whole analysis: structure, sections, encoding, limits, hostile blobs, random
+//! messages, and the corpus in `tests/mime/corpus`.
 
 mod analysis;
 mod corpus;
+mod hostile;
+mod limits;
+mod random;
