@@ -553,3 +553,26 @@ def test_hostile_sequences_sections_names_and_states(server):
     assert lines[-1] == b"* BYE Too many invalid commands\r\n", lines[-3:]
     assert raw.line() == b""
     raw.close()
+
+
+def test_vanished_earlier_is_exact_after_a_restart(server):
+    client = connect(server)
+    for n in range(8):
+        client.append("INBOX", None, None, MESSAGE + f"{n}\r\n".encode())
+    status, data = client.select("INBOX")
+    raw_status = client.status("INBOX", "(UIDVALIDITY HIGHESTMODSEQ)")[1][0]
+    validity = int(re.search(rb"UIDVALIDITY (\d+)", raw_status).group(1))
+    modseq = int(re.search(rb"HIGHESTMODSEQ (\d+)", raw_status).group(1))
+    ok(client.store("2,5:6", "+FLAGS", "(\\Deleted)"))
+    client.expunge()
+    client.logout()
+    assert server.stop() == 0
+    server.start()
+    raw = login_raw(server)
+    raw.send(b"b ENABLE QRESYNC\r\n")
+    raw.until_tagged("b")
+    raw.send(f"c SELECT INBOX (QRESYNC ({validity} {modseq}))\r\n".encode())
+    lines = raw.until_tagged("c")
+    assert b"* VANISHED (EARLIER) 2,5:6\r\n" in lines, lines
+    assert b"* 5 EXISTS\r\n" in lines, lines
+    raw.close()
