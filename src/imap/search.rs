@@ -26,6 +26,7 @@ struct Candidate {
     keywords: Vec<String>,
     size: u64,
     internal_days: i64,
+    save_days: Option<i64>,
     modseq: u64,
     recent: bool,
     sent_days: Option<i64>,
@@ -69,6 +70,14 @@ fn needs(key: &SearchKey, into: &mut Needs) {
         SearchKey::And(keys) => keys.iter().for_each(|k| needs(k, into)),
         _ => {}
     }
+}
+
+/// Whether the criteria use MODSEQ: RFC 7162 §3.1.5 then adds the highest MODSEQ found to
+/// SEARCH and SORT responses.
+pub(super) fn mentions_modseq(criteria: &SearchKey) -> bool {
+    let mut wanted = Needs::default();
+    needs(criteria, &mut wanted);
+    wanted.modseq
 }
 
 /// A search key node's identity while the criteria are borrowed (sets resolved per node).
@@ -164,6 +173,12 @@ fn matches(
             .copied()
             .unwrap_or(false),
         SearchKey::ModSeq(modseq) => c.modseq >= *modseq,
+        // RFC 8514 §4.2: every mailbox here keeps save dates; messages whose save date
+        // is unknown (stored before it was recorded) match no SAVED* date.
+        SearchKey::SaveDateSupported => true,
+        SearchKey::SaveDateBefore(date) => c.save_days.is_some_and(|d| d < date.days_since_epoch()),
+        SearchKey::SaveDateOn(date) => c.save_days.is_some_and(|d| d == date.days_since_epoch()),
+        SearchKey::SaveDateSince(date) => c.save_days.is_some_and(|d| d >= date.days_since_epoch()),
         SearchKey::Not(inner) => !matches(inner, c, by_uid_set),
         SearchKey::Or(a, b) => matches(a, c, by_uid_set) || matches(b, c, by_uid_set),
         SearchKey::And(keys) => keys.iter().all(|k| matches(k, c, by_uid_set)),
@@ -180,15 +195,32 @@ impl Driver {
         criteria: &SearchKey,
         returns: Option<&[SearchReturn]>,
     ) {
-        let SessionState::Selected(_, selected) = &self.state else {
+        if !matches!(self.state, SessionState::Selected(..)) {
             return;
+        }
+        let found = match self.search_matches(criteria).await {
+            Ok(found) => found,
+            Err(reason) => return self.bad_in_state(tag, reason),
+        };
+        self.write_search_results(tag, by_uid, &found, returns, mentions_modseq(criteria));
+        self.sync(Sync::NoExpunge);
+        self.ok(tag, "SEARCH completed");
+    }
+
+    /// The messages of the selected mailbox that match `criteria`, as (sequence number, UID,
+    /// MODSEQ) in mailbox order. SEARCH, SORT and THREAD select messages with this. Err (for a
+    /// BAD) when a set in the criteria is invalid.
+    pub(super) async fn search_matches(
+        &self,
+        criteria: &SearchKey,
+    ) -> Result<Vec<(u32, Uid, u64)>, &'static str> {
+        let SessionState::Selected(_, selected) = &self.state else {
+            return Err("No mailbox selected");
         };
         let key = selected.key;
         // Sequence and UID sets inside the criteria, resolved once against the view.
         let mut sets: HashMap<usize, Vec<Uid>> = HashMap::new();
-        if let Err(reason) = self.resolve_sets(criteria, &mut sets) {
-            return self.bad_in_state(tag, reason);
-        }
+        self.resolve_sets(criteria, &mut sets)?;
         let mut wanted = Needs::default();
         needs(criteria, &mut wanted);
         let candidates = self.candidates(key);
@@ -205,9 +237,7 @@ impl Driver {
                 found.push((candidate.sequence, candidate.uid, candidate.modseq));
             }
         }
-        self.write_search_results(tag, by_uid, &found, returns, wanted.modseq);
-        self.sync(Sync::NoExpunge);
-        self.ok(tag, "SEARCH completed");
+        Ok(found)
     }
 
     /// Resolves every sequence or UID set in the criteria, keyed by the node that holds it.
@@ -287,6 +317,7 @@ impl Driver {
                         .collect(),
                     size: u64::from(entry.size_octets),
                     internal_days: entry.internal_date_secs.div_euclid(86_400),
+                    save_days: entry.save_date_secs().map(|secs| secs.div_euclid(86_400)),
                     modseq: entry.modseq,
                     recent: selected.is_recent(uid),
                     sent_days: None,

@@ -83,19 +83,25 @@ impl Driver {
             CommandBody::Sort {
                 uid,
                 criteria,
+                charset,
                 search,
                 returns,
-                ..
             } => {
-                self.sort(tag, uid, &criteria, &search, returns.as_deref())
-                    .await
+                if !self.refuse_charset(tag, &charset) {
+                    self.sort(tag, uid, &criteria, &search, returns.as_deref())
+                        .await
+                }
             }
             CommandBody::Thread {
                 uid,
                 algorithm,
+                charset,
                 search,
-                ..
-            } => self.thread(tag, uid, algorithm, &search).await,
+            } => {
+                if !self.refuse_charset(tag, &charset) {
+                    self.thread(tag, uid, algorithm, &search).await
+                }
+            }
             _ => self.bad_in_state(tag, "Command not supported"),
         }
         Next::Continue
