@@ -22,6 +22,7 @@ mod qresync;
 mod quota;
 mod response;
 mod search;
+mod search_text;
 mod select;
 mod selected;
 mod sort;

@@ -7,9 +7,11 @@
 
 use super::command::{SearchKey, SearchReturn};
 use super::driver::{Driver, SessionState};
+use super::search_text::{Charset, TextMatcher, header_value_contains};
 use super::select::uid_set_text;
 use super::selected::Sync;
 use crate::mime::Analysis;
+use crate::mime::transfer::Decoder;
 use postern_storage::{MailboxKey, SystemFlags, Uid};
 use std::collections::HashMap;
 
@@ -121,7 +123,7 @@ fn header_values(header: &[u8], name: &[u8]) -> Vec<Vec<u8>> {
 fn header_has(candidate: &Candidate, name: &[u8], needle: &[u8]) -> bool {
     header_values(&candidate.header, name)
         .iter()
-        .any(|value| contains_folded(value, needle))
+        .any(|value| header_value_contains(value, needle))
 }
 
 fn matches(
@@ -332,11 +334,13 @@ impl Driver {
     async fn load(&self, key: MailboxKey, c: &mut Candidate, wanted: &Needs) -> Result<(), ()> {
         let store = std::rc::Rc::clone(self.shard.state.mail.store());
         let mut header_octets = 0;
+        let mut analysis = None;
         if wanted.analysis || !wanted.texts.is_empty() {
             let commit = store.read_commit(key, c.uid).await.map_err(|_| ())?;
-            if let Ok(analysis) = Analysis::decode(&commit.parse) {
-                c.sent_days = analysis.sent_date().map(|secs| secs.div_euclid(86_400));
-                header_octets = analysis.header_octets();
+            if let Ok(decoded) = Analysis::decode(&commit.parse) {
+                c.sent_days = decoded.sent_date().map(|secs| secs.div_euclid(86_400));
+                header_octets = decoded.header_octets();
+                analysis = Some(decoded);
             }
         }
         if wanted.header {
@@ -356,11 +360,83 @@ impl Driver {
             c.header.truncate(filled);
         }
         for (whole, needle) in &wanted.texts {
-            let start = if *whole { 0 } else { header_octets };
-            let found = self.stream_contains(key, c.uid, start, needle).await?;
+            let found = match &analysis {
+                Some(analysis) => {
+                    self.decoded_text_contains(key, c.uid, analysis, *whole, needle)
+                        .await?
+                }
+                // Stored before MIME analysis existed: the raw octets.
+                None => {
+                    let start = if *whole { 0 } else { header_octets };
+                    self.stream_contains(key, c.uid, start, needle).await?
+                }
+            };
             c.text_matches.insert((*whole, needle.clone()), found);
         }
         Ok(())
+    }
+
+    /// BODY (`whole` false) and TEXT (`whole` true) over decoded text: the header with its
+    /// encoded words decoded (TEXT only), then every text part (text/*, message/*) with its
+    /// transfer encoding undone and its charset converted. Attachments of other types are not
+    /// searched: their octets are not text.
+    async fn decoded_text_contains(
+        &self,
+        key: MailboxKey,
+        uid: Uid,
+        analysis: &Analysis,
+        whole: bool,
+        needle: &[u8],
+    ) -> Result<bool, ()> {
+        let store = self.shard.state.mail.store();
+        let mut chunk = vec![0u8; SEARCH_CHUNK_OCTETS];
+        if whole {
+            let end = analysis.header_octets().min(SEARCH_HEADER_OCTETS_MAX);
+            let mut header = vec![0u8; end as usize];
+            let mut filled = 0;
+            while filled < header.len() {
+                let read = store
+                    .read(key, uid, filled as u64, &mut header[filled..])
+                    .await
+                    .map_err(|_| ())?;
+                if read == 0 {
+                    break;
+                }
+                filled += read;
+            }
+            header.truncate(filled);
+            if header_value_contains(&header, needle) {
+                return Ok(true);
+            }
+        }
+        for part in analysis.leaf_parts() {
+            let textual = part.media_type.eq_ignore_ascii_case(b"TEXT")
+                || part.media_type.eq_ignore_ascii_case(b"MESSAGE");
+            let Some(mut decoder) = Decoder::new(part.encoding).filter(|_| textual) else {
+                continue;
+            };
+            let mut matcher = TextMatcher::new(needle, Charset::of(part.charset));
+            let mut offset = part.body.start;
+            while offset < part.body.end && !matcher.found() {
+                let want = usize::try_from(part.body.end - offset)
+                    .map_or(chunk.len(), |w| w.min(chunk.len()));
+                let read = store
+                    .read(key, uid, offset, &mut chunk[..want])
+                    .await
+                    .map_err(|_| ())?;
+                if read == 0 {
+                    break;
+                }
+                offset += read as u64;
+                decoder.feed(&chunk[..read], &mut matcher);
+            }
+            decoder.finish(&mut matcher);
+            matcher.finish();
+            if matcher.found() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Whether the message from `start` on contains `needle` (ASCII case-insensitive), read in

@@ -12,7 +12,7 @@
 //! DISPLAYFROM and DISPLAYTO (RFC 5957) are answered BAD: not implemented. Messages stored
 //! without a MIME analysis sort with empty header keys and their INTERNALDATE as sent date.
 
-mod subject;
+pub(super) mod subject;
 mod thread;
 
 use super::command::{SearchKey, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm};

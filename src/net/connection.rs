@@ -1,6 +1,8 @@
 //! A client connection on a shard: a glommio TCP socket, optionally with a rustls server session
 //! driven directly (no adapter), so that the whole connection — socket and TLS state — can be
-//! handed to another shard (`into_portable` / `resume`).
+//! handed to another shard (`into_portable` / `resume`). A protocol may turn on DEFLATE
+//! compression (IMAP COMPRESS, RFC 4978) between itself and TLS; a compressed connection stays
+//! on its shard.
 
 use rustls::ServerConnection;
 use std::io::{self, Read, Write};
@@ -9,6 +11,7 @@ use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::compress::{DeflateLayer, Inflated};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
@@ -23,6 +26,23 @@ pub struct Connection {
     ciphertext_start: usize,
     peer: SocketAddr,
     local: SocketAddr,
+    /// DEFLATE in both directions, once the protocol turned it on (`start_compression`).
+    compression: Option<Box<DeflateLayer>>,
+}
+
+/// Where decrypted input goes.
+enum Sink<'a> {
+    Caller(&'a mut [u8]),
+    /// The compression layer's input buffer, to be inflated.
+    Inflater,
+}
+
+/// What is sent.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Caller(&'a [u8]),
+    /// The compression layer's output buffer.
+    Deflater,
 }
 
 /// A connection between shards: the socket's descriptor and the TLS session, `Send`.
@@ -55,6 +75,7 @@ impl Connection {
             ciphertext_start: 0,
             peer,
             local,
+            compression: None,
         })
     }
 
@@ -126,13 +147,62 @@ impl Connection {
         }
     }
 
-    /// Reads plaintext; `Ok(0)` is the end of the stream.
+    pub fn is_compressed(&self) -> bool {
+        self.compression.is_some()
+    }
+
+    /// Turns on DEFLATE (RFC 1951, raw) in both directions, from the next read and write on.
+    /// `pipelined` is what the protocol read after the command that turned it on: compressed
+    /// already, it is inflated before anything else. `farewell` is sent, compressed, when the
+    /// peer's compressed stream turns out corrupt, before the read fails.
+    pub fn start_compression(&mut self, pipelined: &[u8], farewell: &'static [u8]) {
+        assert!(self.compression.is_none(), "compression is started once");
+        self.compression = Some(Box::new(DeflateLayer::new(pipelined, farewell)));
+    }
+
+    /// Reads plaintext (inflated, when compressed); `Ok(0)` is the end of the stream. At most
+    /// `buffer.len()` octets are inflated per call, so compressed input never takes more memory
+    /// than the fixed buffers. Cancel-safe: no input is lost if the future is dropped.
     pub async fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        if self.tls.is_none() {
-            return self.socket.read(buffer).await;
+        if self.compression.is_none() {
+            return self.read_decrypted(Sink::Caller(buffer)).await;
         }
         loop {
-            let tls = self.tls.as_mut().expect("checked above");
+            let compression = self.compression.as_deref_mut().expect("checked above");
+            match compression.inflate(buffer) {
+                Ok(Inflated::Octets(n)) => return Ok(n),
+                Ok(Inflated::End) => return Ok(0),
+                Ok(Inflated::NeedInput) => {}
+                Err(error) => {
+                    if let Some(farewell) = compression.take_farewell() {
+                        let _ = self.write_all(farewell).await;
+                    }
+                    return Err(error);
+                }
+            }
+            let n = self.read_decrypted(Sink::Inflater).await?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let compression = self.compression.as_deref_mut().expect("checked above");
+            compression.input_received(n);
+        }
+    }
+
+    /// Reads what TLS decrypted (or the socket's bytes, without TLS) into `sink`.
+    async fn read_decrypted(&mut self, mut sink: Sink<'_>) -> io::Result<usize> {
+        loop {
+            let buffer: &mut [u8] = match &mut sink {
+                Sink::Caller(buffer) => buffer,
+                Sink::Inflater => self
+                    .compression
+                    .as_deref_mut()
+                    .expect("compression is on")
+                    .input_space(),
+            };
+            let Some(tls) = self.tls.as_mut() else {
+                return self.socket.read(buffer).await;
+            };
             match tls.reader().read(buffer) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -146,25 +216,50 @@ impl Connection {
         }
     }
 
-    /// Writes all of `bytes` and flushes them to the socket.
+    /// Writes all of `bytes` (deflated and sync-flushed, when compressed, so the peer can
+    /// inflate all of it at once) and flushes them to the socket.
     pub async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self.tls.as_mut() {
-            None => {
-                self.socket.write_all(bytes).await?;
-                self.socket.flush().await
+        if self.compression.is_none() {
+            return self.write_encrypted(Source::Caller(bytes)).await;
+        }
+        let mut rest = bytes;
+        loop {
+            let compression = self.compression.as_deref_mut().expect("checked above");
+            let step = compression.deflate(rest)?;
+            rest = &rest[step.taken..];
+            self.write_encrypted(Source::Deflater).await?;
+            let compression = self.compression.as_deref_mut().expect("checked above");
+            compression.output_sent();
+            if step.flushed {
+                return Ok(());
             }
-            Some(_) => {
-                // rustls buffers at most 64 KiB of plaintext: hand it what it takes, send that,
-                // and go on (a RETR reply or a LIST can be far larger).
-                let mut rest = bytes;
-                while !rest.is_empty() {
-                    let tls = self.tls.as_mut().expect("matched Some above");
-                    let taken = tls.writer().write(rest)?;
-                    rest = &rest[taken..];
-                    self.flush_tls().await?;
-                }
-                Ok(())
+        }
+    }
+
+    /// Encrypts (with TLS) and sends all of `source`.
+    async fn write_encrypted(&mut self, source: Source<'_>) -> io::Result<()> {
+        let mut written = 0;
+        loop {
+            let bytes = match source {
+                Source::Caller(bytes) => bytes,
+                Source::Deflater => self
+                    .compression
+                    .as_deref()
+                    .expect("compression is on")
+                    .output(),
+            };
+            let rest = &bytes[written..];
+            let Some(tls) = self.tls.as_mut() else {
+                self.socket.write_all(rest).await?;
+                return self.socket.flush().await;
+            };
+            if rest.is_empty() {
+                return Ok(());
             }
+            // rustls buffers at most 64 KiB of plaintext: hand it what it takes, send that,
+            // and go on (a RETR reply or a LIST can be far larger).
+            written += tls.writer().write(rest)?;
+            self.flush_tls().await?;
         }
     }
 
@@ -178,7 +273,14 @@ impl Connection {
     }
 
     /// Takes the connection off this shard. Plaintext the caller has buffered travels separately.
+    /// A compressed connection cannot move (an error): its DEFLATE state stays here. IMAP turns
+    /// compression on only after login, and moves a connection right at login, so none does.
     pub fn into_portable(self) -> io::Result<PortableConnection> {
+        if self.compression.is_some() {
+            return Err(io::Error::other(
+                "a compressed connection stays on its shard",
+            ));
+        }
         // SAFETY: dup on a descriptor we own; the new descriptor is owned by the OwnedFd.
         let fd = unsafe { libc::dup(self.socket.as_raw_fd()) };
         if fd < 0 {
@@ -203,6 +305,10 @@ impl Connection {
         let mut got = self.ciphertext.len() - self.ciphertext_start;
         if got == 0 {
             self.ciphertext.resize(CIPHERTEXT_READ_OCTETS, 0);
+            // Until the read completes the buffer holds nothing: a read cancelled while it
+            // waits (IDLE races reads against mailbox changes) must not leave zeros behind
+            // that the next call would take for ciphertext.
+            self.ciphertext_start = self.ciphertext.len();
             let n = self.socket.read(&mut self.ciphertext).await?;
             self.ciphertext.truncate(n);
             self.ciphertext_start = 0;
@@ -266,6 +372,7 @@ impl PortableConnection {
             ciphertext_start: 0,
             peer: self.peer,
             local: self.local,
+            compression: None,
         })
     }
 }

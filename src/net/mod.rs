@@ -3,6 +3,7 @@
 
 mod accept;
 mod buffer;
+mod compress;
 mod connection;
 mod limits;
 

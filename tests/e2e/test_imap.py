@@ -576,3 +576,32 @@ def test_vanished_earlier_is_exact_after_a_restart(server):
     assert b"* VANISHED (EARLIER) 2,5:6\r\n" in lines, lines
     assert b"* 5 EXISTS\r\n" in lines, lines
     raw.close()
+
+
+def test_search_decodes_mime_text(server):
+    encoded = (
+        b"From: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\r\nTo: alice@example.test\r\n"
+        b"Subject: =?ISO-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + __import__("base64").encodebytes("Schöne Grüße vom Rhein".encode())
+        + b"--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>Stra=DFenbahn</p>\r\n--b--\r\n"
+    )
+    client = connect(server)
+    client.append("INBOX", None, None, encoded)
+    client.append("INBOX", None, None, MESSAGE)
+    ok(client.select("INBOX"))
+    client.literal = "köln".encode()
+    assert ok(client.search("UTF-8", "SUBJECT")) == [b"1"]
+    client.literal = "jürgen".encode()
+    assert ok(client.search("UTF-8", "FROM")) == [b"1"]
+    client.literal = "GRÜSSE VOM".encode()
+    assert ok(client.search("UTF-8", "BODY")) == [b""], "ß does not fold to ss"
+    client.literal = "grüße vom rhein".encode()
+    assert ok(client.search("UTF-8", "BODY")) == [b"1"]
+    client.literal = "straßenbahn".encode()
+    assert ok(client.search("UTF-8", "TEXT")) == [b"1"]
+    assert ok(client.search(None, "TEXT", "greetings")) == [b"2"]
+    assert ok(client.search(None, "BODY", "Hello")) == [b"2"]
+    client.logout()
