@@ -113,6 +113,7 @@ impl Driver {
         // RFC 3501 §6.4.5: BODY[...] sets \Seen; done durably before the data goes out, and
         // the FLAGS of those messages are included in their responses.
         let mut seen_now: Vec<Uid> = Vec::new();
+        let mut seen_write = None;
         if !read_only && items.iter().any(sets_seen) {
             {
                 let state = store.state();
@@ -127,11 +128,13 @@ impl Driver {
             }
             if !seen_now.is_empty() {
                 let ranges = uid_ranges(&seen_now);
-                if let Err(error) = store
+                let before = store.status(key).map_or(0, |s| s.highest_modseq);
+                match store
                     .store_flags(key, &ranges, FlagOperation::Add, SystemFlags::SEEN, &[])
                     .await
                 {
-                    return self.store_failed(tag, &error);
+                    Ok((modseq, _durable)) => seen_write = Some((before, modseq)),
+                    Err(error) => return self.store_failed(tag, &error),
                 }
             }
         }
@@ -166,12 +169,11 @@ impl Driver {
                 return;
             }
         }
-        if let (false, SessionState::Selected(_, selected)) = (seen_now.is_empty(), &mut self.state)
+        if let (Some((before, modseq)), SessionState::Selected(_, selected)) =
+            (seen_write, &mut self.state)
         {
             // Our \Seen changes were reported in the responses above.
-            let modseq = store.status(key).map_or(0, |s| s.highest_modseq);
-            let before = selected.modseq_reported();
-            selected.reported_through(before, modseq);
+            selected.reported_own_write(before, modseq);
         }
         self.sync(Sync::NoExpunge);
         if unknown_cte {

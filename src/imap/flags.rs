@@ -88,7 +88,7 @@ impl Driver {
                 StoreOperation::Add => FlagOperation::Add,
                 StoreOperation::Remove => FlagOperation::Remove,
             };
-            let before = self.modseq_reported();
+            let before = store.status(key).map_or(0, |s| s.highest_modseq);
             match store
                 .store_flags_if(key, &ranges, operation, system, &keywords, unchanged_since)
                 .await
@@ -97,7 +97,7 @@ impl Driver {
                     changed = outcome.changed.iter().map(|c| c.uid).collect();
                     modified = outcome.modified;
                     if let SessionState::Selected(_, selected) = &mut self.state {
-                        selected.reported_through(before, outcome.modseq);
+                        selected.reported_own_write(before, outcome.modseq);
                     }
                 }
                 Err(error) => return self.store_failed(tag, &error),
@@ -163,13 +163,6 @@ impl Driver {
                 format!("* {sequence} FETCH (MODSEQ ({}))\r\n", entry.modseq)
             };
             self.out.extend_from_slice(line.as_bytes());
-        }
-    }
-
-    fn modseq_reported(&self) -> postern_storage::Modseq {
-        match &self.state {
-            SessionState::Selected(_, selected) => selected.modseq_reported(),
-            _ => 0,
         }
     }
 

@@ -94,11 +94,13 @@ impl SelectedMailbox {
         self.uids.iter().filter(|&&uid| self.is_recent(uid)).count() as u32
     }
 
-    /// Our own change up to `modseq` was reported with the command; skip it in later updates
-    /// unless something else changed the mailbox meanwhile.
-    pub fn reported_through(&mut self, before: Modseq, modseq: Modseq) {
-        if self.modseq_reported >= before {
-            self.modseq_reported = self.modseq_reported.max(modseq);
+    /// Our own write got `modseq` and the command reported its effects. If the session knew
+    /// everything up to `highest_before` (the mailbox's HIGHESTMODSEQ as the write began) and
+    /// no other write came between, it is now up to date with ours too; otherwise later
+    /// updates report everything after what it was told (ours included, harmlessly).
+    pub fn reported_own_write(&mut self, highest_before: Modseq, modseq: Modseq) {
+        if self.modseq_reported == highest_before && modseq == highest_before + 1 {
+            self.modseq_reported = modseq;
         }
     }
 

@@ -605,3 +605,23 @@ def test_search_decodes_mime_text(server):
     assert ok(client.search(None, "TEXT", "greetings")) == [b"2"]
     assert ok(client.search(None, "BODY", "Hello")) == [b"2"]
     client.logout()
+
+
+def test_own_changes_are_not_reported_twice(server):
+    client = connect(server)
+    client.append("INBOX", None, None, MESSAGE)
+    client.logout()
+    raw = login_raw(server)
+    raw.send(b"b SELECT INBOX\r\n")
+    raw.until_tagged("b")
+    raw.send(b"c STORE 1 +FLAGS (\\Flagged)\r\n")
+    assert raw.until_tagged("c") == [
+        b"* 1 FETCH (FLAGS (\\Flagged \\Recent))\r\n",
+        b"c OK STORE completed\r\n",
+    ]
+    raw.send(b"d FETCH 1 (BODY[TEXT])\r\n")
+    lines = raw.until_tagged("d")
+    assert lines[0] == b"* 1 FETCH (FLAGS (\\Flagged \\Seen \\Recent) BODY[TEXT] {33}\r\n", lines
+    raw.send(b"e NOOP\r\n")
+    assert raw.until_tagged("e") == [b"e OK NOOP completed\r\n"]
+    raw.close()
