@@ -31,13 +31,16 @@ use crate::limits::{CHECKPOINT_OCTETS_MAX, NAME_OCTETS_MAX};
 use crate::mailbox::{Account, Mailbox, State};
 use crate::notify::Event;
 use crate::segment::{SEGMENT_HEADER_OCTETS, SegmentHeader};
+use crate::special_use::SpecialUse;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"PSTRNCKP";
-/// Version 2 added each message's save date and each mailbox's expunge history.
-pub const CHECKPOINT_FORMAT_VERSION: u16 = 2;
+/// Version 2 added each message's save date and each mailbox's expunge history; version 3
+/// each mailbox's special-use attribute.
+pub const CHECKPOINT_FORMAT_VERSION: u16 = 3;
 /// A version 1 checkpoint is read as: save dates unknown (its messages' commit records have
-/// none either), expunge history starting at its HIGHESTMODSEQ.
+/// none either), expunge history starting at its HIGHESTMODSEQ. Version 1 and 2 checkpoints
+/// have no special-use attributes (the builds that wrote them wrote none to the log either).
 pub const CHECKPOINT_FORMAT_VERSION_MIN: u16 = 1;
 pub const CHECKPOINT_HEADER_OCTETS: usize = 64;
 
@@ -141,6 +144,23 @@ pub fn encode_state(state: &State, out: &mut Vec<u8>) {
 /// `encode_state`; without expunge histories (not decodable) when `history` is false, to
 /// compare states restored from a version 1 checkpoint.
 pub(crate) fn encode_state_with(state: &State, history: bool, out: &mut Vec<u8>) {
+    let layout = Layout {
+        version: CHECKPOINT_FORMAT_VERSION,
+        history,
+    };
+    encode_state_as(state, layout, out);
+}
+
+/// What an encoding holds: the body of checkpoint format `version` from 2 on, less the
+/// expunge histories unless `history`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    pub version: u16,
+    pub history: bool,
+}
+
+pub(crate) fn encode_state_as(state: &State, layout: Layout, out: &mut Vec<u8>) {
+    assert!(layout.version >= 2, "version 1 bodies are never written");
     let mut writer = Writer::new(out);
     writer.u64(state.ingest_next);
     writer.u32(state.account_next.len() as u32);
@@ -150,11 +170,11 @@ pub(crate) fn encode_state_with(state: &State, history: bool, out: &mut Vec<u8>)
     }
     writer.u32(state.accounts.len() as u32);
     for account in state.accounts.values() {
-        encode_account(account, history, &mut writer);
+        encode_account(account, layout, &mut writer);
     }
 }
 
-fn encode_account(account: &Account, history: bool, writer: &mut Writer<'_>) {
+fn encode_account(account: &Account, layout: Layout, writer: &mut Writer<'_>) {
     writer.u32(account.key.partition);
     writer.u32(account.key.account);
     writer.text(&account.name);
@@ -176,7 +196,10 @@ fn encode_account(account: &Account, history: bool, writer: &mut Writer<'_>) {
         writer.u32(mailbox.uid_validity);
         writer.u32(mailbox.uid_next);
         writer.u64(mailbox.highest_modseq);
-        if history {
+        if layout.version >= 3 {
+            writer.u8(mailbox.special_use.map_or(0, SpecialUse::code));
+        }
+        if layout.history {
             mailbox.expunged.encode(writer);
         }
         index_codec::encode_keywords(&mailbox.keywords, writer);
@@ -273,6 +296,7 @@ fn decode_account(reader: &mut Reader<'_>, version: u16) -> Result<Account, Malf
         account.subscriptions.insert(name);
     }
     let mailboxes = reader.count(u32::MAX as usize, 24, "mailboxes")?;
+    let mut special_uses = BTreeSet::new();
     for _ in 0..mailboxes {
         let mailbox = decode_mailbox(reader, key, version)?;
         let number = mailbox.key.mailbox;
@@ -281,6 +305,13 @@ fn decode_account(reader: &mut Reader<'_>, version: u16) -> Result<Account, Malf
             || account.names.insert(mailbox.name.clone(), number).is_some()
         {
             return Err(Malformed("mailbox"));
+        }
+        // RFC 6154: at most one mailbox of an account per attribute (`special_use.rs`).
+        if mailbox
+            .special_use
+            .is_some_and(|special_use| !special_uses.insert(special_use))
+        {
+            return Err(Malformed("special use held twice"));
         }
         account.mailboxes.insert(number, mailbox);
     }
@@ -300,6 +331,13 @@ fn decode_mailbox(
     let uid_validity = reader.u32("uid validity")?;
     let uid_next = reader.u32("uid next")?;
     let highest_modseq = reader.u64("highest modseq")?;
+    let special_use = match version {
+        1 | 2 => None,
+        _ => match reader.u8("special use")? {
+            0 => None,
+            code => Some(SpecialUse::from_code(code).ok_or(Malformed("special use"))?),
+        },
+    };
     let expunged = match version {
         1 => ExpungeHistory::starting_at(highest_modseq),
         _ => ExpungeHistory::decode(reader, highest_modseq)?,
@@ -317,6 +355,7 @@ fn decode_mailbox(
         key,
         name,
         uid_validity,
+        special_use,
         uid_next,
         highest_modseq,
         uid_next_allocated: uid_next,
@@ -482,6 +521,7 @@ mod tests {
                 mailbox,
                 name: "INBOX".into(),
                 uid_validity: 77,
+                special_use: None,
             },
             Record::Subscription {
                 account,
@@ -542,6 +582,11 @@ mod tests {
                 mailbox: archive,
                 name: "Archive".into(),
                 uid_validity: 78,
+                special_use: Some(SpecialUse::Trash),
+            },
+            Record::MailboxSpecialUse {
+                mailbox: archive,
+                special_use: Some(SpecialUse::Archive),
             },
             // Copies 2 and 3 to the archive, then moves 1 and 5 there.
             Record::MessageCopy(MessageCopy {
@@ -614,6 +659,8 @@ mod tests {
         );
         assert_eq!(inbox.expunged_since(7), Some(vec![UidRange::one(4)]));
         let archive = mailbox.mailboxes.get(&2).expect("archive");
+        assert_eq!(archive.special_use, Some(SpecialUse::Archive));
+        assert_eq!(inbox.special_use, None);
         assert_eq!(archive.uid_next, 5);
         assert_eq!(archive.highest_modseq, 2);
         let copy = archive.index.get(2).expect("copy of 3");
@@ -657,6 +704,71 @@ mod tests {
         assert_eq!(inbox.expunged_since(8), Some(Vec::new()));
         assert_eq!(inbox.expunged_since(7), None);
         assert!(decode_state_from(&mut Reader::new(&body), 2).is_err());
+    }
+
+    /// A checkpoint written before format version 3 (no special-use attributes) still loads:
+    /// every mailbox without one, everything else as encoded.
+    #[test]
+    fn version_two_state_decodes_without_special_uses() {
+        let mut state = sample_state();
+        let layout = Layout {
+            version: 2,
+            history: true,
+        };
+        let mut body = Vec::new();
+        encode_state_as(&state, layout, &mut body);
+        let mut reader = Reader::new(&body);
+        let decoded = decode_state_from(&mut reader, 2).expect("version 2 decodes");
+        reader.finish("trailing").expect("all of it");
+        let account = decoded.accounts.values().next().expect("account");
+        assert!(account.mailboxes.values().all(|m| m.special_use.is_none()));
+        for account in state.accounts.values_mut() {
+            account
+                .mailboxes
+                .values_mut()
+                .for_each(|mailbox| mailbox.special_use = None);
+        }
+        let (mut expected, mut actual) = (Vec::new(), Vec::new());
+        encode_state(&state, &mut expected);
+        encode_state(&decoded, &mut actual);
+        assert_eq!(actual, expected);
+    }
+
+    /// Two mailboxes of one account with the same attribute, or an unknown code, are refused.
+    #[test]
+    fn special_uses_are_checked_when_decoded() {
+        let mut state = sample_state();
+        let account = state.accounts.values_mut().next().expect("account");
+        for mailbox in account.mailboxes.values_mut() {
+            mailbox.special_use = Some(SpecialUse::Sent);
+        }
+        let mut body = Vec::new();
+        encode_state(&state, &mut body);
+        assert_eq!(
+            decode_state(&body).err(),
+            Some(Malformed("special use held twice"))
+        );
+        // Where the first mailbox's code lies: the one octet that differs.
+        let mut codes = Vec::new();
+        for special_use in [None, Some(SpecialUse::Sent)] {
+            let account = state.accounts.values_mut().next().expect("account");
+            for (number, mailbox) in account.mailboxes.iter_mut() {
+                mailbox.special_use = special_use.filter(|_| *number == 1);
+            }
+            let mut body = Vec::new();
+            encode_state(&state, &mut body);
+            codes.push(body);
+        }
+        let at = (0..codes[0].len())
+            .find(|at| codes[0][*at] != codes[1][*at])
+            .expect("differs");
+        assert_eq!((codes[0][at], codes[1][at]), (0, SpecialUse::Sent.code()));
+        assert!(decode_state(&codes[1]).is_ok());
+        for code in [8, 0xff] {
+            let mut damaged = codes[1].clone();
+            damaged[at] = code;
+            assert_eq!(decode_state(&damaged).err(), Some(Malformed("special use")));
+        }
     }
 
     /// The version 1 layout, for `version_one_state_decodes`.

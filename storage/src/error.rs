@@ -24,6 +24,10 @@ pub enum StoreError {
     NoSuchMailbox,
     #[error("mailbox already exists")]
     MailboxExists,
+    /// RFC 6154 §3: another mailbox of the account has the special-use attribute (IMAP
+    /// `NO [USEATTR]`).
+    #[error("another mailbox has that special-use attribute")]
+    SpecialUseTaken,
     #[error("no such message")]
     NoSuchMessage,
     #[error("over quota")]
@@ -56,6 +60,7 @@ impl StoreError {
             | StoreError::AccountExists
             | StoreError::NoSuchMailbox
             | StoreError::MailboxExists
+            | StoreError::SpecialUseTaken
             | StoreError::NoSuchMessage
             | StoreError::OverQuota => Fault::Account,
             StoreError::Write(_)

@@ -27,6 +27,7 @@ pub mod recovery;
 pub mod scan;
 pub mod segment;
 pub mod sim;
+pub mod special_use;
 #[cfg(test)]
 mod state_tests;
 pub mod store;
@@ -39,4 +40,5 @@ pub use log::{Durable, FsyncMode, Log, LogConfig, LogError, Ticket};
 pub use message::{MessageMeta, MessageWriter};
 pub use record::{FlagOperation, MessageCommit, MessageCopy};
 pub use recovery::{OpenError, RecoveryReport};
+pub use special_use::SpecialUse;
 pub use store::{MailboxStatus, Store};

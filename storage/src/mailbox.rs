@@ -7,6 +7,7 @@ use crate::ids::{AccountKey, Extent, Location, MailboxKey, Modseq, Uid, UidRange
 use crate::index::{KeywordTable, MessageEntry, MessageIndex, PackedExtent};
 use crate::notify::Event;
 use crate::record::{MessageCommit, Record};
+use crate::special_use::SpecialUse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
@@ -14,6 +15,8 @@ pub struct Mailbox {
     pub key: MailboxKey,
     pub name: String,
     pub uid_validity: u32,
+    /// RFC 6154 attribute; at most one mailbox of an account holds each.
+    pub special_use: Option<SpecialUse>,
     /// RFC 3501 UIDNEXT of what is visible (durable).
     pub uid_next: Uid,
     pub highest_modseq: Modseq,
@@ -94,6 +97,9 @@ pub enum Anomaly {
     ModseqNotIncreasing { modseq: Modseq, highest: Modseq },
     #[error("name already in use")]
     NameTaken,
+    /// Applied anyway: the mailbox that held the attribute lost it (see `special_use.rs`).
+    #[error("special-use attribute taken from another mailbox")]
+    SpecialUseTaken,
     #[error("location does not fit the in-memory index")]
     LocationTooLarge,
 }
@@ -133,6 +139,9 @@ pub struct State {
     /// Names claimed by creates and renames in flight, released when they are applied.
     pub(crate) reserved_mailbox_names: std::collections::HashSet<(AccountKey, String)>,
     pub(crate) reserved_account_names: std::collections::HashSet<String>,
+    /// Special-use attributes claimed by records in flight, and for which mailbox; released
+    /// when a record giving one is applied (`special_use::claim`).
+    pub(crate) reserved_special_uses: HashMap<(AccountKey, SpecialUse), u32>,
     /// Replay only: per compacted segment, original → current data offset of each kept chunk
     /// (from its relocation records). Emptied once open is done: new commits never refer to
     /// a compacted segment (compaction skips segments with writes in flight).
@@ -211,10 +220,24 @@ impl State {
                 mailbox,
                 name,
                 uid_validity,
+                special_use,
             } => {
                 self.reserved_mailbox_names
                     .remove(&(mailbox.account, name.clone()));
-                self.create_mailbox(*mailbox, name, *uid_validity)
+                self.release_special_use(*mailbox, *special_use);
+                let created = self.create_mailbox(*mailbox, name, *uid_validity)?;
+                if special_use.is_some() {
+                    self.give_special_use(*mailbox, *special_use)?;
+                }
+                Ok(created)
+            }
+            Record::MailboxSpecialUse {
+                mailbox,
+                special_use,
+            } => {
+                // Not a change of the mailbox's messages: nobody is woken.
+                self.apply_special_use(*mailbox, *special_use)?;
+                Ok(None)
             }
             Record::MailboxRename { mailbox, name } => {
                 self.reserved_mailbox_names
@@ -338,6 +361,7 @@ impl State {
                 key,
                 name: name.to_owned(),
                 uid_validity,
+                special_use: None,
                 uid_next: 1,
                 highest_modseq: 0,
                 uid_next_allocated: 1,

@@ -5,6 +5,7 @@ use crate::ids::{AccountKey, Extent, MailboxKey, SystemFlags, UidRange};
 use crate::record::{
     FlagChange, FlagOperation, MessageCommit, MessageCopy, Record, RecordType, Relocation, bounds,
 };
+use crate::special_use::SpecialUse;
 
 pub(crate) fn encode(record: &Record<'_>, writer: &mut Writer<'_>) {
     match record {
@@ -43,10 +44,15 @@ pub(crate) fn encode(record: &Record<'_>, writer: &mut Writer<'_>) {
             mailbox: key,
             name,
             uid_validity,
+            special_use,
         } => {
             mailbox(writer, *key);
             writer.text(name);
             writer.u32(*uid_validity);
+            // Format version 3: present only when the mailbox is created with an attribute.
+            if let Some(special_use) = special_use {
+                writer.u8(special_use.code());
+            }
         }
         Record::MailboxRename { mailbox: key, name } => {
             mailbox(writer, *key);
@@ -81,6 +87,13 @@ pub(crate) fn encode(record: &Record<'_>, writer: &mut Writer<'_>) {
             }
         }
         Record::MessageCopy(copy) => encode_copy(copy, writer),
+        Record::MailboxSpecialUse {
+            mailbox: key,
+            special_use,
+        } => {
+            mailbox(writer, *key);
+            writer.u8(special_use.map_or(0, SpecialUse::code));
+        }
     }
 }
 
@@ -176,6 +189,11 @@ pub(crate) fn decode<'a>(
             mailbox: read_mailbox(reader)?,
             name: reader.text(bounds::NAME, "mailbox name")?,
             uid_validity: reader.u32("uid validity")?,
+            // Format version 3 on; absent, the mailbox has no attribute. Present, it is one.
+            special_use: match reader.remaining() {
+                0 => None,
+                _ => Some(read_special_use(reader)?.ok_or(Malformed("special use"))?),
+            },
         },
         RecordType::MailboxRename => Record::MailboxRename {
             mailbox: read_mailbox(reader)?,
@@ -211,6 +229,10 @@ pub(crate) fn decode<'a>(
             Record::Relocation(relocations)
         }
         RecordType::MessageCopy => Record::MessageCopy(decode_copy(reader)?),
+        RecordType::MailboxSpecialUse => Record::MailboxSpecialUse {
+            mailbox: read_mailbox(reader)?,
+            special_use: read_special_use(reader)?,
+        },
     };
     reader.finish("trailing bytes")?;
     Ok(record)
@@ -331,6 +353,16 @@ fn read_flags(reader: &mut Reader<'_>) -> Result<SystemFlags, Malformed> {
         return Err(Malformed("unknown flag bits"));
     }
     Ok(flags)
+}
+
+/// A special-use code: 0 for none, else an attribute; anything else is refused.
+fn read_special_use(reader: &mut Reader<'_>) -> Result<Option<SpecialUse>, Malformed> {
+    match reader.u8("special use")? {
+        0 => Ok(None),
+        code => SpecialUse::from_code(code)
+            .map(Some)
+            .ok_or(Malformed("special use")),
+    }
 }
 
 fn read_operation(reader: &mut Reader<'_>) -> Result<FlagOperation, Malformed> {

@@ -19,6 +19,7 @@ use crate::limits::{
     EXTENTS_PER_MESSAGE_MAX, KEYWORD_OCTETS_MAX, KEYWORDS_PER_MESSAGE_MAX, NAME_OCTETS_MAX,
     PARSE_OCTETS_MAX, RECORD_PAYLOAD_OCTETS_MAX, UID_RANGES_PER_RECORD_MAX,
 };
+use crate::special_use::SpecialUse;
 
 pub const RECORD_MAGIC: [u8; 2] = 0xE750u16.to_le_bytes();
 pub const RECORD_HEADER_OCTETS: usize = 16;
@@ -38,6 +39,8 @@ pub enum RecordType {
     Relocation = 10,
     /// Format version 2 on.
     MessageCopy = 11,
+    /// Format version 3 on.
+    MailboxSpecialUse = 12,
 }
 
 impl RecordType {
@@ -55,6 +58,7 @@ impl RecordType {
             Account,
             Relocation,
             MessageCopy,
+            MailboxSpecialUse,
         ]
         .into_iter()
         .find(|kind| *kind as u8 == value)
@@ -150,6 +154,10 @@ pub enum Record<'a> {
         mailbox: MailboxKey,
         name: String,
         uid_validity: u32,
+        /// RFC 6154 attribute given at creation (CREATE-SPECIAL-USE), in the same record so a
+        /// crash cannot leave the mailbox without it. Format version 3 on (`None` is written
+        /// as before: a version 1 or 2 create record ends after its UIDVALIDITY).
+        special_use: Option<SpecialUse>,
     },
     MailboxRename {
         mailbox: MailboxKey,
@@ -175,6 +183,12 @@ pub enum Record<'a> {
     /// coordinates); replay translates them through this table (docs/STORAGE.md, "Compaction").
     Relocation(Vec<Relocation>),
     MessageCopy(MessageCopy),
+    /// Gives a mailbox an RFC 6154 attribute, replacing its own (`None` clears it). Format
+    /// version 3 on. MODSEQs do not change.
+    MailboxSpecialUse {
+        mailbox: MailboxKey,
+        special_use: Option<SpecialUse>,
+    },
 }
 
 /// One kept chunk's content: its original data offset in the segment, and its current one.
@@ -227,6 +241,7 @@ impl Record<'_> {
             Record::Account { .. } => RecordType::Account,
             Record::Relocation(_) => RecordType::Relocation,
             Record::MessageCopy(_) => RecordType::MessageCopy,
+            Record::MailboxSpecialUse { .. } => RecordType::MailboxSpecialUse,
         }
     }
 
@@ -239,7 +254,8 @@ impl Record<'_> {
             Record::Expunge { mailbox, .. }
             | Record::MailboxCreate { mailbox, .. }
             | Record::MailboxRename { mailbox, .. }
-            | Record::MailboxDelete { mailbox } => mailbox.account.partition,
+            | Record::MailboxDelete { mailbox }
+            | Record::MailboxSpecialUse { mailbox, .. } => mailbox.account.partition,
             Record::Subscription { account, .. } | Record::Account { account, .. } => {
                 account.partition
             }

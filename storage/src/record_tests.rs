@@ -5,6 +5,7 @@ use crate::record::{
     self, DecodeError, FlagChange, FlagOperation, FrameContext, MessageCommit, MessageCopy, Record,
 };
 use crate::sim::Rng;
+use crate::special_use::SpecialUse;
 
 const CONTEXT: FrameContext = FrameContext {
     salt: 0x1234_5678,
@@ -102,6 +103,7 @@ pub(crate) fn samples() -> Vec<Record<'static>> {
             mailbox: mailbox(),
             name: "INBOX".into(),
             uid_validity: 1_700_000_000,
+            special_use: None,
         },
         Record::MailboxRename {
             mailbox: mailbox(),
@@ -129,6 +131,21 @@ pub(crate) fn samples() -> Vec<Record<'static>> {
                 current: 300,
             },
         ]),
+        // Format version 3: a create with an attribute, and the special-use record.
+        Record::MailboxCreate {
+            mailbox: mailbox(),
+            name: "Papierkorb".into(),
+            uid_validity: 1_700_000_001,
+            special_use: Some(SpecialUse::Trash),
+        },
+        Record::MailboxSpecialUse {
+            mailbox: mailbox(),
+            special_use: Some(SpecialUse::All),
+        },
+        Record::MailboxSpecialUse {
+            mailbox: mailbox(),
+            special_use: None,
+        },
     ]
 }
 
@@ -195,7 +212,7 @@ fn random_input_never_panics() {
         }
         let _ = record::decode(&bytes, CONTEXT);
         // Payload decoding is reached only through checksums; drive it directly too.
-        let _ = record::decode_payload_for_tests(rng.below(13) as u8, &bytes);
+        let _ = record::decode_payload_for_tests(rng.below(14) as u8, &bytes);
         let start = rng.below(valid.len() as u64) as usize;
         let _ = record::decode(&valid[start..], CONTEXT);
     }
@@ -252,4 +269,75 @@ fn version_one_commits_decode_and_bad_copies_are_refused() {
             Err(DecodeError::Malformed(_))
         ));
     }
+}
+
+/// A create record without an attribute is the same bytes as before version 3, so old logs
+/// decode (no attribute); with one it is one octet longer; a code outside 1..=7 is refused.
+#[test]
+fn version_two_creates_decode_and_bad_special_uses_are_refused() {
+    let with = Record::MailboxCreate {
+        mailbox: mailbox(),
+        name: "Sent".into(),
+        uid_validity: 5,
+        special_use: Some(SpecialUse::Sent),
+    };
+    let without = Record::MailboxCreate {
+        mailbox: mailbox(),
+        name: "Sent".into(),
+        uid_validity: 5,
+        special_use: None,
+    };
+    // The version 2 payload, written field by field.
+    let mut version_two = Vec::new();
+    let mut writer = crate::codec::Writer::new(&mut version_two);
+    writer.u32(7);
+    writer.u32(3);
+    writer.u32(2);
+    writer.text("Sent");
+    writer.u32(5);
+    let (mut with_bytes, mut without_bytes) = (Vec::new(), Vec::new());
+    record::encode(&with, CONTEXT, &mut with_bytes);
+    record::encode(&without, CONTEXT, &mut without_bytes);
+    assert_eq!(
+        &without_bytes[record::RECORD_HEADER_OCTETS..],
+        version_two.as_slice()
+    );
+    assert_eq!(with_bytes.len(), without_bytes.len() + 1);
+    assert_eq!(with_bytes.last(), Some(&6), "\\Sent is code 6");
+    let kind = record::RecordType::MailboxCreate as u8;
+    assert_eq!(
+        record::decode_payload_for_tests(kind, &version_two),
+        Ok(without)
+    );
+    let special = record::RecordType::MailboxSpecialUse as u8;
+    for code in [0u8, 8, 0xff] {
+        let mut payload = version_two.clone();
+        payload.push(code);
+        assert!(
+            record::decode_payload_for_tests(kind, &payload).is_err(),
+            "create with code {code}"
+        );
+    }
+    let mut set = Vec::new();
+    let mut writer = crate::codec::Writer::new(&mut set);
+    writer.u32(7);
+    writer.u32(3);
+    writer.u32(2);
+    for code in [8u8, 0xff] {
+        let mut payload = set.clone();
+        payload.push(code);
+        assert!(record::decode_payload_for_tests(special, &payload).is_err());
+    }
+    // Nothing may follow the code.
+    let mut payload = set.clone();
+    payload.extend_from_slice(&[6, 0]);
+    assert!(record::decode_payload_for_tests(special, &payload).is_err());
+    set.push(0);
+    assert_eq!(
+        record::decode_payload_for_tests(special, &set),
+        Ok(Record::MailboxSpecialUse {
+            mailbox: mailbox(),
+            special_use: None
+        })
+    );
 }

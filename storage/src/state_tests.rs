@@ -83,6 +83,7 @@ impl Harness {
                 mailbox: key(mailbox),
                 name: name.into(),
                 uid_validity: mailbox,
+                special_use: None,
             });
             harness.model.insert(mailbox, MailboxModel::default());
         }

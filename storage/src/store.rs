@@ -20,6 +20,7 @@ use crate::mailbox::{Anomaly, Mailbox, Outcome, State};
 use crate::notify::Event;
 use crate::record::Record;
 use crate::recovery::{OpenError, RecoveryReport};
+use crate::special_use::{self, SpecialUse};
 use std::cell::{Cell, Ref, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::{Rc, Weak};
@@ -83,6 +84,8 @@ pub struct MailboxStatus {
     pub highest_modseq: Modseq,
     pub messages: u32,
     pub subscribed: bool,
+    /// RFC 6154 attribute (LIST's SPECIAL-USE).
+    pub special_use: Option<SpecialUse>,
 }
 
 impl<D: Disk + 'static> Store<D> {
@@ -313,9 +316,10 @@ impl<D: Disk + 'static> Store<D> {
     }
 
     /// The write path for a writer that needs what its record did when applied (in log
-    /// order, after every record before it): the `Outcome` is `None` only for
-    /// `Prepared::Nothing`. A record that no longer fits the state when applied (its mailbox
-    /// was deleted meanwhile) fails with `NoSuchMailbox`, though it is durable.
+    /// order, after every record before it): the `Outcome` is `None` for `Prepared::Nothing`
+    /// and for records without per-message results. A record that no longer fits the state
+    /// when applied (its mailbox was deleted meanwhile) fails with `NoSuchMailbox`, though it
+    /// is durable.
     pub(crate) async fn write_observed<T>(
         &self,
         prepare: impl FnOnce(&mut State) -> Result<Prepared<T>, StoreError>,
@@ -436,13 +440,25 @@ impl<D: Disk + 'static> Store<D> {
         account: AccountKey,
         name: &str,
     ) -> Result<(MailboxKey, Durable), StoreError> {
+        self.create_mailbox_with(account, name, None).await
+    }
+
+    /// Creates a mailbox with an RFC 6154 attribute (CREATE-SPECIAL-USE), in one record: a
+    /// crash leaves either no mailbox or the mailbox with its attribute. Refused with
+    /// `SpecialUseTaken` while another mailbox of the account holds it or is being given it.
+    pub async fn create_mailbox_with(
+        &self,
+        account: AccountKey,
+        name: &str,
+        special_use: Option<SpecialUse>,
+    ) -> Result<(MailboxKey, Durable), StoreError> {
         check_name(name)?;
         self.write(|state| {
             let now = crate::log::now_secs() as u32;
             let reserved = (account, name.to_owned());
             let target = state
                 .accounts
-                .get_mut(&account)
+                .get(&account)
                 .ok_or(StoreError::NoSuchAccount)?;
             if target.names.contains_key(name) || state.reserved_mailbox_names.contains(&reserved) {
                 return Err(StoreError::MailboxExists);
@@ -451,6 +467,11 @@ impl<D: Disk + 'static> Store<D> {
                 account,
                 mailbox: target.mailbox_next,
             };
+            // The last check: nothing may refuse after a claim.
+            if let Some(special_use) = special_use {
+                special_use::claim(state, key, special_use)?;
+            }
+            let target = state.accounts.get_mut(&account).expect("checked above");
             target.mailbox_next += 1;
             // RFC 3501 §2.3.1.1: a recreated name must get a new UIDVALIDITY.
             let uid_validity = now.max(target.uid_validity_last + 1);
@@ -461,6 +482,7 @@ impl<D: Disk + 'static> Store<D> {
                     mailbox: key,
                     name: name.to_owned(),
                     uid_validity,
+                    special_use,
                 },
                 key,
             ))
@@ -626,6 +648,7 @@ fn status_of(mailbox: &Mailbox, subscribed: bool) -> MailboxStatus {
         highest_modseq: mailbox.highest_modseq,
         messages: mailbox.index.len() as u32,
         subscribed,
+        special_use: mailbox.special_use,
     }
 }
 

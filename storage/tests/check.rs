@@ -5,7 +5,7 @@
 use postern_storage::check;
 use postern_storage::files::FileDisk;
 use postern_storage::sim::Rng;
-use postern_storage::{LogConfig, MessageMeta, Store};
+use postern_storage::{LogConfig, MessageMeta, SpecialUse, Store};
 use std::path::Path;
 
 fn config() -> LogConfig {
@@ -20,7 +20,9 @@ fn content(id: u64) -> Vec<u8> {
     (0..octets).map(|_| b'a' + rng.below(26) as u8).collect()
 }
 
-/// Writes 40 messages, expunges some, compacts, closes (writing a checkpoint).
+/// Creates INBOX, \Sent (with the create) and \Trash (set afterwards), writes 40 messages,
+/// expunges some, compacts (the first segment, holding the special-use records), closes
+/// (writing a checkpoint).
 fn populate(path: &Path) {
     let path = path.to_path_buf();
     glommio::LocalExecutorBuilder::default()
@@ -39,6 +41,15 @@ fn populate(path: &Path) {
                 .create_mailbox(account, "INBOX")
                 .await
                 .expect("mailbox");
+            let (_sent, _) = store
+                .create_mailbox_with(account, "Sent", Some(SpecialUse::Sent))
+                .await
+                .expect("sent");
+            let (trash, _) = store.create_mailbox(account, "Trash").await.expect("trash");
+            let _durable = store
+                .set_special_use(trash, Some(SpecialUse::Trash))
+                .await
+                .expect("trash");
             for id in 0..40 {
                 let mut writer = store.begin_message(9);
                 writer.write(&content(id)).await.expect("write");
@@ -54,7 +65,14 @@ fn populate(path: &Path) {
                 .collect();
             let (_expunged, _durable) = store.expunge(mailbox, &doomed).await.expect("expunge");
             let compacted = store.compact().await.expect("compact");
-            assert!(!compacted.compacted.is_empty(), "{compacted:?}");
+            // Including the segment with the special-use records.
+            assert!(
+                compacted
+                    .compacted
+                    .iter()
+                    .any(|(sequence, _, _)| *sequence == 1),
+                "{compacted:?}"
+            );
             store.close().await.expect("close");
         });
 }
@@ -114,6 +132,10 @@ fn verify_reports_planted_damage_by_location_and_repair_rebuilds() {
             let account = store.account_by_name("carol@example.org").expect("account");
             let mailbox = store.mailbox_by_name(account, "INBOX").expect("inbox");
             assert_eq!(store.status(mailbox).expect("status").messages, 17);
+            for (name, special_use) in [("Sent", SpecialUse::Sent), ("Trash", SpecialUse::Trash)] {
+                let key = store.mailbox_by_name(account, name).expect("mailbox");
+                assert_eq!(store.special_use_mailbox(account, special_use), Some(key));
+            }
             for uid in [4u32, 32, 40] {
                 let commit = store.read_commit(mailbox, uid).await.expect("commit");
                 let id = u64::from_le_bytes(commit.parse.as_slice().try_into().expect("id"));

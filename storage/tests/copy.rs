@@ -527,7 +527,7 @@ fn odd_count(messages: u32) -> usize {
 }
 
 /// A log written by format version 1 opens: its messages have no save date, and the first
-/// new write starts a new (version 2) segment instead of mixing formats in the old one.
+/// new write starts a new (current version) segment instead of mixing formats in the old one.
 #[test]
 fn a_version_one_log_opens_and_new_writes_start_a_new_segment() {
     use postern_storage::message::CHUNK_DATA_OFFSET;
@@ -565,6 +565,7 @@ fn a_version_one_log_opens_and_new_writes_start_a_new_segment() {
             mailbox: inbox,
             name: "INBOX".into(),
             uid_validity: 1,
+            special_use: None,
         },
     ];
     for record in &records {
@@ -654,7 +655,10 @@ fn a_version_one_log_opens_and_new_writes_start_a_new_segment() {
     );
     let new = disk.content(2).expect("segment 2");
     let header = SegmentHeader::decode(&new).expect("header");
-    assert_eq!(header.format_version, 2);
+    assert_eq!(
+        header.format_version,
+        postern_storage::segment::FORMAT_VERSION
+    );
     run(async move {
         let (store, report) = Store::open(disk.crash_image(Cut::Octets(0)), config())
             .await

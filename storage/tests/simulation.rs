@@ -2,13 +2,13 @@
 //! every octet of the last record, failing fdatasync, ENOSPC, bit flips mid-log. After each,
 //! recovery must serve every acknowledged message intact, show nothing half-written, and keep
 //! UIDs and MODSEQs from going back. The workload appends, stores flags (plain and
-//! conditional), copies, moves and expunges.
+//! conditional), copies, moves, expunges and changes special-use attributes.
 
 use postern_storage::compaction::CompactionReport;
 use postern_storage::sim::{Cut, Faults, Rng, SimDisk};
 use postern_storage::{
-    FlagOperation, LogConfig, LogError, MailboxKey, MessageMeta, RecoveryReport, Store, StoreError,
-    SystemFlags, Uid, UidRange,
+    FlagOperation, LogConfig, LogError, MailboxKey, MessageMeta, RecoveryReport, SpecialUse, Store,
+    StoreError, SystemFlags, Uid, UidRange,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -76,14 +76,57 @@ struct Model {
     /// Moves requested, acknowledged or not: (source UID, id). Each such message is in
     /// exactly one of the two mailboxes.
     moves_requested: Vec<(Uid, u64)>,
+    /// Special-use attributes requested, in order, by mailbox name: (name, attribute,
+    /// acknowledged). Only one task changes them, so the last acknowledged one or a later
+    /// request must survive.
+    special_uses: Vec<(&'static str, Option<SpecialUse>, bool)>,
 }
 
 async fn setup(store: &Rc<Store<SimDisk>>, model: &Rc<RefCell<Model>>) -> Result<(), StoreError> {
     let (account, _durable) = store.create_account(4, "ann@example.org", 0, 0).await?;
     let (mailbox, _durable) = store.create_mailbox(account, "INBOX").await?;
     model.borrow_mut().mailbox = Some(mailbox);
-    let (copies, _durable) = store.create_mailbox(account, "Copies").await?;
-    model.borrow_mut().copies = Some(copies);
+    model.borrow_mut().special_uses.extend([
+        ("INBOX", None, true),
+        ("Copies", Some(SpecialUse::Archive), false),
+    ]);
+    let (copies, _durable) = store
+        .create_mailbox_with(account, "Copies", Some(SpecialUse::Archive))
+        .await?;
+    let mut model = model.borrow_mut();
+    model.copies = Some(copies);
+    model.special_uses.last_mut().expect("requested").2 = true;
+    Ok(())
+}
+
+/// Task 1's special-use changes: clear one, give it to the other mailbox, set another,
+/// repeat one (which writes nothing).
+async fn change_special_use(
+    store: &Rc<Store<SimDisk>>,
+    model: &Rc<RefCell<Model>>,
+    round: u64,
+) -> Result<(), StoreError> {
+    let (name, special_use) = match round {
+        0 => ("Copies", None),
+        1 | 3 => ("INBOX", Some(SpecialUse::Archive)),
+        _ => ("Copies", Some(SpecialUse::Junk)),
+    };
+    let mailbox = match name {
+        "INBOX" => model.borrow().mailbox,
+        _ => model.borrow().copies,
+    };
+    let mailbox = mailbox.expect("set up");
+    model
+        .borrow_mut()
+        .special_uses
+        .push((name, special_use, false));
+    let _durable = store.set_special_use(mailbox, special_use).await?;
+    model
+        .borrow_mut()
+        .special_uses
+        .last_mut()
+        .expect("requested")
+        .2 = true;
     Ok(())
 }
 
@@ -144,6 +187,9 @@ async fn worker(
             );
             model.modseq_max = model.modseq_max.max(modseq);
             model.flagged.push(uid);
+        }
+        if task == 1 {
+            change_special_use(&store, &model, round).await?;
         }
         match round {
             0 => conditional_store(&store, &model, mailbox, uid).await?,
@@ -328,6 +374,7 @@ async fn verify(disk: SimDisk, model: &Model) -> Rc<Store<SimDisk>> {
     }
     assert!(status.uid_next > model.uid_max);
     assert!(status.highest_modseq >= model.modseq_max);
+    verify_special_uses(&store, model, mailbox).await;
     // New writes continue above everything acknowledged.
     let uid = append(&store, mailbox, 12345, &mut Rng::new(2))
         .await
@@ -353,6 +400,36 @@ async fn verify(disk: SimDisk, model: &Model) -> Rc<Store<SimDisk>> {
         assert!(pairs.len() == 1 && pairs[0].1 > copy_max);
     }
     store
+}
+
+/// Each mailbox has the last acknowledged attribute or one requested after it (a created
+/// mailbox never shows up without the attribute it was created with), and a second mailbox
+/// cannot take an attribute after recovery.
+async fn verify_special_uses(store: &Rc<Store<SimDisk>>, model: &Model, inbox: MailboxKey) {
+    for name in ["INBOX", "Copies"] {
+        let requests: Vec<_> = model
+            .special_uses
+            .iter()
+            .filter(|(requested, _, _)| *requested == name)
+            .collect();
+        let from = requests.iter().rposition(|(_, _, acked)| *acked);
+        let Some(mailbox) = store.mailbox_by_name(inbox.account, name) else {
+            assert!(from.is_none(), "acknowledged {name} survives");
+            continue;
+        };
+        let found = store.status(mailbox).expect("status").special_use;
+        let allowed: Vec<_> = requests[from.unwrap_or(0)..]
+            .iter()
+            .map(|(_, special_use, _)| *special_use)
+            .collect();
+        assert!(allowed.contains(&found), "{name}: {found:?}, {allowed:?}");
+    }
+    let held = store.status(inbox).expect("inbox").special_use;
+    let copies = store.mailbox_by_name(inbox.account, "Copies");
+    if let (Some(special_use), Some(copies)) = (held, copies) {
+        let refused = store.set_special_use(copies, Some(special_use)).await;
+        assert_eq!(refused.err(), Some(StoreError::SpecialUseTaken));
+    }
 }
 
 /// Reads a visible message whole and checks it byte for byte against the content its commit
