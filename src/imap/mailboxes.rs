@@ -9,24 +9,12 @@ use super::driver::{Driver, Next, SessionState};
 use super::selected::Enabled;
 use crate::mailstore::INBOX;
 use postern_storage::mailbox::Mailbox;
-use postern_storage::{AccountKey, StoreError, SystemFlags};
+use postern_storage::{AccountKey, SpecialUse, StoreError, SystemFlags};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const DELIMITER: char = '/';
 /// LIST patterns longer than this are refused (matching costs pattern × name).
 pub const PATTERN_OCTETS_MAX: usize = 256;
-
-/// RFC 6154 special-use attributes of the default mailboxes, by name.
-pub fn special_use(name: &str) -> Option<&'static str> {
-    match name {
-        "Sent" => Some("\\Sent"),
-        "Drafts" => Some("\\Drafts"),
-        "Trash" => Some("\\Trash"),
-        "Junk" => Some("\\Junk"),
-        "Archive" => Some("\\Archive"),
-        _ => None,
-    }
-}
 
 /// RFC 3501 §6.3.8: `*` matches anything, `%` anything but the hierarchy delimiter.
 pub fn pattern_matches(pattern: &[u8], name: &[u8]) -> bool {
@@ -79,6 +67,7 @@ fn canonical_inbox(pattern: String) -> String {
 
 struct Listed {
     name: String,
+    special_use: Option<SpecialUse>,
     exists: bool,
     subscribed: bool,
     has_children: bool,
@@ -90,7 +79,10 @@ impl Driver {
             return Next::Continue;
         }
         match body {
-            CommandBody::Create { mailbox, .. } => self.create(tag, &mailbox).await,
+            CommandBody::Create {
+                mailbox,
+                special_use,
+            } => self.create(tag, &mailbox, &special_use).await,
             CommandBody::Delete { mailbox } => self.delete(tag, &mailbox).await,
             CommandBody::Rename { from, to } => self.rename(tag, &from, &to).await,
             CommandBody::Subscribe { mailbox } => self.subscribe(tag, &mailbox, true).await,
@@ -151,6 +143,10 @@ impl Driver {
             StoreError::NoSuchMailbox => ("NONEXISTENT", "No such mailbox".to_string()),
             StoreError::MailboxExists => ("ALREADYEXISTS", "Mailbox already exists".to_string()),
             StoreError::OverQuota => ("OVERQUOTA", "Over quota".to_string()),
+            StoreError::SpecialUseTaken => (
+                "USEATTR",
+                "Another mailbox has that special-use attribute".to_string(),
+            ),
             StoreError::MessageTooLarge { .. } => ("TOOBIG", error.to_string()),
             StoreError::LimitExceeded(what) => ("LIMIT", format!("Limit exceeded: {what}")),
             StoreError::Unreadable | StoreError::Damaged(_) | StoreError::Read(_) => {
@@ -165,7 +161,29 @@ impl Driver {
         self.no(tag, Some(code), &text);
     }
 
-    async fn create(&mut self, tag: &str, mailbox: &MailboxName) {
+    async fn create(&mut self, tag: &str, mailbox: &MailboxName, uses: &[String]) {
+        // RFC 6154 §3: CREATE ... (USE (attribute)). One attribute per mailbox here.
+        let special_use = match uses {
+            [] => None,
+            // \All and \Flagged name virtual mailboxes, which this server doesn't make.
+            [one] => match SpecialUse::parse(one)
+                .filter(|use_| !matches!(use_, SpecialUse::All | SpecialUse::Flagged))
+            {
+                Some(use_) => Some(use_),
+                None => {
+                    self.no(tag, Some("USEATTR"), "Unsupported special-use attribute");
+                    return;
+                }
+            },
+            _ => {
+                self.no(
+                    tag,
+                    Some("USEATTR"),
+                    "One special-use attribute per mailbox",
+                );
+                return;
+            }
+        };
         // RFC 3501 §6.3.3: a trailing delimiter only says children are intended.
         let trimmed = MailboxName::new(
             mailbox
@@ -193,7 +211,9 @@ impl Driver {
             if store.mailbox_by_name(account, &prefix).is_some() {
                 continue;
             }
-            if let Err(error) = store.create_mailbox(account, &prefix).await {
+            // Superior names get no attribute; the named mailbox gets the one asked for.
+            let use_ = special_use.filter(|_| prefix.len() == name.len());
+            if let Err(error) = store.create_mailbox_with(account, &prefix, use_).await {
                 return self.store_failed(tag, &error);
             }
         }
@@ -395,14 +415,14 @@ impl Driver {
                 } else {
                     "\\HasNoChildren"
                 });
-                if let Some(special) = special_use(&entry.name).filter(|_| entry.exists) {
-                    attributes.push(special);
+                if let Some(special) = entry.special_use {
+                    attributes.push(special.name());
                 }
                 if entry.subscribed && (selection.subscribed || returns.subscribed) {
                     attributes.push("\\Subscribed");
                 }
             }
-            if selection.special_use && special_use(&entry.name).is_none() {
+            if selection.special_use && entry.special_use.is_none() {
                 continue;
             }
             out.extend_from_slice(if lsub { b"* LSUB (" } else { b"* LIST (" });
@@ -474,7 +494,14 @@ impl Driver {
                 }
                 let prefix = format!("{name}{DELIMITER}");
                 let has_children = existing.iter().any(|other| other.starts_with(&prefix));
+                let special_use = account
+                    .names
+                    .get(&name)
+                    .and_then(|id| account.mailboxes.get(id))
+                    .and_then(|mailbox| mailbox.special_use)
+                    .filter(|_| exists);
                 Some(Listed {
+                    special_use,
                     subscribed: subscriptions.contains(&name),
                     exists: exists && (direct || !subscribed_only),
                     has_children,

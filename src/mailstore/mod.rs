@@ -11,7 +11,9 @@ pub use delivery::{Delivery, DeliveryError, DeliveryTable};
 
 use crate::runtime::partition::PartitionTable;
 use postern_storage::files::FileDisk;
-use postern_storage::{AccountKey, LogConfig, MailboxKey, OpenError, Store, StoreError};
+use postern_storage::{
+    AccountKey, LogConfig, MailboxKey, OpenError, SpecialUse, Store, StoreError,
+};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::Path;
@@ -20,8 +22,16 @@ use std::sync::Arc;
 
 pub type ShardStore = Store<FileDisk>;
 
-/// Created for every account on first use, in this order (RFC 6154 special-use names).
-pub const DEFAULT_MAILBOXES: [&str; 6] = ["INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive"];
+/// Created for every account on first use, in this order, with their RFC 6154 special-use
+/// attributes.
+pub const DEFAULT_MAILBOXES: [(&str, Option<SpecialUse>); 6] = [
+    ("INBOX", None),
+    ("Sent", Some(SpecialUse::Sent)),
+    ("Drafts", Some(SpecialUse::Drafts)),
+    ("Trash", Some(SpecialUse::Trash)),
+    ("Junk", Some(SpecialUse::Junk)),
+    ("Archive", Some(SpecialUse::Archive)),
+];
 pub const INBOX: &str = "INBOX";
 /// Accounts whose last POP3 login is remembered before old entries are swept.
 pub const LOGIN_RECORDS_MAX: usize = 100_000;
@@ -119,20 +129,41 @@ impl MailStore {
                 self.store.create_account(partition, address, 0, 0).await?.0
             }
         };
-        for name in DEFAULT_MAILBOXES {
-            if self.store.mailbox_by_name(key, name).is_none() {
-                let (_mailbox, _durable) = self.store.create_mailbox(key, name).await?;
+        for (name, special_use) in DEFAULT_MAILBOXES {
+            match self.store.mailbox_by_name(key, name) {
+                None => {
+                    // The attribute only if no other mailbox took it (a user may move it).
+                    let special_use = special_use
+                        .filter(|&use_| self.store.special_use_mailbox(key, use_).is_none());
+                    let (_mailbox, _durable) = self
+                        .store
+                        .create_mailbox_with(key, name, special_use)
+                        .await?;
+                }
+                // Accounts made before attributes were stored get theirs once.
+                Some(mailbox) => {
+                    if let Some(use_) = special_use
+                        && self.store.special_use_mailbox(key, use_).is_none()
+                    {
+                        let _durable = self.store.set_special_use(mailbox, Some(use_)).await?;
+                    }
+                }
             }
         }
         Ok(key)
     }
 
-    /// The key of an account whose default mailboxes all exist.
+    /// The key of an account whose default mailboxes all exist, each special-use attribute
+    /// held by some mailbox.
     fn complete_account(&self, address: &str) -> Option<AccountKey> {
         let key = self.store.account_by_name(address)?;
         DEFAULT_MAILBOXES
             .iter()
-            .all(|name| self.store.mailbox_by_name(key, name).is_some())
+            .all(|(name, special_use)| {
+                self.store.mailbox_by_name(key, name).is_some()
+                    && special_use
+                        .is_none_or(|use_| self.store.special_use_mailbox(key, use_).is_some())
+            })
             .then_some(key)
     }
 

@@ -18,7 +18,7 @@
 //! files in recovery, over `std::fs` in the offline checker and over memory in tests.
 
 use crate::disk::{DiskError, SegmentFile};
-use crate::limits::{SCAN_WINDOW_OCTETS_DEFAULT, SCAN_WINDOW_OCTETS_MIN};
+use crate::limits::{RECORD_FRAME_OCTETS_MAX, SCAN_WINDOW_OCTETS_DEFAULT, SCAN_WINDOW_OCTETS_MIN};
 use crate::record::{
     self, DecodeError, FrameContext, FrameHeader, RECORD_HEADER_OCTETS, RECORD_MAGIC, Record,
 };
@@ -255,14 +255,23 @@ async fn check_frame<S: Source>(
 
 /// The first intact record after `failed` (where a check failed), and the end of the last
 /// non-zero octet from `failed` on (meaningful when there is no intact record).
+///
+/// Records are written back to back, so the record after one that starts at `failed` starts
+/// within one largest frame of it. When every octet in that reach is zero, nothing was written
+/// after `failed`: this is the end of the log (the zeroed rest of a preallocated segment), and
+/// the search stops there instead of reading the rest of the segment at every start.
 async fn next_intact<S: Source>(
     window: &mut Window<'_, S>,
     failed: u64,
     salt: u32,
 ) -> Result<(Option<u64>, u64), DiskError> {
+    let reach = failed + (RECORD_FRAME_OCTETS_MAX + RECORD_MAGIC.len()) as u64;
     let mut data_end = failed;
     let mut position = failed;
     while position < window.file_octets {
+        if data_end == failed && position >= reach {
+            return Ok((None, failed));
+        }
         let bytes = window.rest(position, RECORD_MAGIC.len()).await?;
         let searched_from = position;
         let found = if position == failed {

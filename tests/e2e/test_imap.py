@@ -625,3 +625,33 @@ def test_own_changes_are_not_reported_twice(server):
     raw.send(b"e NOOP\r\n")
     assert raw.until_tagged("e") == [b"e OK NOOP completed\r\n"]
     raw.close()
+
+
+def test_create_special_use(server):
+    raw = login_raw(server)
+    raw.send(b"b CREATE Spam (USE (\\Junk))\r\n")
+    assert raw.until_tagged("b") == [b"b NO [USEATTR] Another mailbox has that special-use attribute\r\n"]
+    raw.send(b"c CREATE Everything (USE (\\All))\r\n")
+    assert raw.until_tagged("c") == [b"c NO [USEATTR] Unsupported special-use attribute\r\n"]
+    raw.send(b"d DELETE Junk\r\n")
+    raw.until_tagged("d")
+    raw.send(b"e CREATE Spam (USE (\\Junk))\r\n")
+    assert raw.until_tagged("e")[-1].startswith(b"e OK [MAILBOXID (")
+    raw.send(b'f LIST (SPECIAL-USE) "" "*"\r\n')
+    assert raw.until_tagged("f") == [
+        b'* LIST (\\HasNoChildren \\Archive) "/" Archive\r\n',
+        b'* LIST (\\HasNoChildren \\Drafts) "/" Drafts\r\n',
+        b'* LIST (\\HasNoChildren \\Sent) "/" Sent\r\n',
+        b'* LIST (\\HasNoChildren \\Junk) "/" Spam\r\n',
+        b'* LIST (\\HasNoChildren \\Trash) "/" Trash\r\n',
+        b"f OK LIST completed\r\n",
+    ]
+    raw.send(b"g RENAME Spam Junk/Spam\r\n")
+    raw.until_tagged("g")
+    raw.send(b'h LIST "" "Junk*"\r\n')
+    assert raw.until_tagged("h") == [
+        b'* LIST (\\HasChildren) "/" Junk\r\n',
+        b'* LIST (\\HasNoChildren \\Junk) "/" Junk/Spam\r\n',
+        b"h OK LIST completed\r\n",
+    ]
+    raw.close()
