@@ -76,6 +76,12 @@ impl Driver {
         let mut pending: Vec<Pending> = Vec::new();
         let mut header = first;
         loop {
+            if header.literal.octets == 0 {
+                // RFC 3502 §3: a zero-length literal is an error and cancels the whole APPEND;
+                // the messages written so far are dropped uncommitted.
+                self.no(tag, None, "Empty message: APPEND cancelled");
+                return Err(refuse(self, &header));
+            }
             if header.literal.octets > MESSAGE_OCTETS_MAX {
                 self.no(tag, Some("TOOBIG"), "Message larger than APPENDLIMIT");
                 return Err(refuse(self, &header));
@@ -140,6 +146,8 @@ impl Driver {
         let mut analyzer = Analyzer::new();
         let mut remaining = octets;
         let mut failed: Option<StoreError> = None;
+        // Where the first 8-bit octet is, to tell 8-bit header fields (RFC 6855 §4).
+        let mut first_eight_bit: Option<u64> = None;
         while remaining > 0 {
             if self.input.unread().is_empty() {
                 match self.input.fill(&mut self.connection).await {
@@ -150,6 +158,11 @@ impl Driver {
             let unread = self.input.unread();
             let take = usize::try_from(remaining).map_or(unread.len(), |r| r.min(unread.len()));
             let piece = &unread[..take];
+            if first_eight_bit.is_none()
+                && let Some(at) = piece.iter().position(|&b| b >= 0x80)
+            {
+                first_eight_bit = Some(octets - remaining + at as u64);
+            }
             if failed.is_none() {
                 analyzer.feed(piece);
                 if let Err(error) = writer.write(piece).await {
@@ -162,15 +175,22 @@ impl Driver {
             remaining -= take as u64;
         }
         self.framer.literal_streamed();
-        if let Some(error) = failed {
+        let analysis = analyzer.finish();
+        // RFC 6855 §4: without ENABLE UTF8=ACCEPT, 8-bit header fields are refused.
+        let eight_bit_header =
+            first_eight_bit.is_some_and(|at| at < analysis.header_octets()) && !self.enabled().utf8;
+        if failed.is_some() || eight_bit_header {
             // Drop the rest of the command before answering it.
             if let Frame::AppendNext(next) = self.next_append_frame().await? {
                 self.framer.refuse_literal(&next.literal);
             }
-            self.store_failed(tag, &error);
+            match failed {
+                Some(error) => self.store_failed(tag, &error),
+                None => self.no(tag, None, "8-bit header fields need ENABLE UTF8=ACCEPT"),
+            }
             return Err(Stop::Answered);
         }
-        Ok((writer, analyzer.finish().encode()))
+        Ok((writer, analysis.encode()))
     }
 
     /// The framer's next event inside an APPEND, reading more input as needed.

@@ -20,8 +20,9 @@ impl Driver {
             return Next::Continue;
         }
         if self.connection.is_compressed() {
-            // RFC 4978 §3: COMPRESSIONACTIVE says the mechanism is on already.
-            self.no(tag, Some("COMPRESSIONACTIVE"), "DEFLATE is active already");
+            // RFC 4978 §3: "BAD ... COMPRESS already active" (NO [COMPRESSIONACTIVE] is for
+            // compression by another layer, such as TLS, which is never negotiated here).
+            self.bad_in_state(tag, "DEFLATE is active already");
             return Next::Continue;
         }
         if !algorithm.eq_ignore_ascii_case("DEFLATE") {

@@ -91,10 +91,12 @@ impl Driver {
             // RFC 7162 §3.2.6: UID FETCH only, with CHANGEDSINCE, after ENABLE QRESYNC.
             return self.bad_in_state(tag, "VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC");
         }
+        let (key, read_only) = (selected.key, selected.read_only);
         // RFC 7162 §3.1: CHANGEDSINCE or the MODSEQ item enables CONDSTORE.
-        account.enabled.condstore |=
-            changed_since.is_some() || items.iter().any(|item| matches!(item, FetchItem::ModSeq));
-        let (key, read_only, enabled) = (selected.key, selected.read_only, account.enabled);
+        if changed_since.is_some() || items.iter().any(|item| matches!(item, FetchItem::ModSeq)) {
+            self.enable_condstore();
+        }
+        let enabled = self.enabled();
         let mut messages = match self.resolve(set, by_uid) {
             Ok(messages) => messages,
             Err(reason) => return self.bad_in_state(tag, reason),
@@ -145,14 +147,16 @@ impl Driver {
                 // Expunged by another session and not yet reported (RFC 2180 §4.1.1).
                 continue;
             };
-            let add_flags = seen_now.binary_search(&uid).is_ok()
-                && !items.iter().any(|i| matches!(i, FetchItem::Flags));
+            let seen_set = seen_now.binary_search(&uid).is_ok();
+            // RFC 7162 §3.2.4: with CONDSTORE, a FETCH that set \Seen carries the UID.
+            let with_uid = by_uid || (seen_set && enabled.condstore);
+            let add_flags = seen_set && !items.iter().any(|i| matches!(i, FetchItem::Flags));
             match self
                 .fetch_one(
                     key,
                     sequence,
                     uid,
-                    by_uid,
+                    with_uid,
                     items,
                     &indexed,
                     add_flags,
@@ -412,7 +416,7 @@ impl Driver {
             .read_commit(key, uid)
             .await
             .map_err(|_| Failure::Unreadable)?;
-        Ok(format!("M{:x}-{:x}", key.account.partition, commit.ingest))
+        Ok(email_id(key, commit.ingest))
     }
 
     /// The stored analysis of a message; messages stored without one are analysed now.
@@ -535,7 +539,9 @@ impl Driver {
                 let piece = &bytes[range.start as usize..range.end as usize];
                 self.out
                     .extend_from_slice(format!("{{{}}}\r\n", piece.len()).as_bytes());
+                let at = self.out.len();
                 self.out.extend_from_slice(piece);
+                replace_nul(&mut self.out[at..]);
             }
             Data::Range(range) => {
                 let length = range.end.saturating_sub(range.start);
@@ -658,6 +664,7 @@ impl Driver {
                 }
             };
             self.out.truncate(at + read);
+            replace_nul(&mut self.out[at..]);
             if read == 0 {
                 tracing::error!("IMAP FETCH of UID {uid}: content shorter than indexed");
                 return Err(Failure::Io);
@@ -669,6 +676,20 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// RFC 3501 §9: a literal carries no NUL (CHAR8 is %x01-ff). Content stored with NULs (a
+/// binary part APPENDed as literal8) goes out of BODY[] with each NUL as 0x80, keeping the
+/// length, as Dovecot does; BINARY[] sends the octets as they are, in literal8.
+fn replace_nul(bytes: &mut [u8]) {
+    for byte in bytes.iter_mut().filter(|b| **b == 0) {
+        *byte = 0x80;
+    }
+}
+
+/// RFC 8474 EMAILID of a message from its commit record's ingest number.
+pub(super) fn email_id(key: MailboxKey, ingest: u64) -> String {
+    format!("M{:x}-{:x}", key.account.partition, ingest)
 }
 
 /// `1.2.3`: a part number.

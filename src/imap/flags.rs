@@ -55,16 +55,18 @@ impl Driver {
         silent: bool,
         flags: &[Flag],
     ) {
-        let SessionState::Selected(account, selected) = &mut self.state else {
+        let SessionState::Selected(_, selected) = &self.state else {
             return;
         };
         if selected.read_only {
             self.no(tag, Some("READ-ONLY"), "Mailbox is read-only");
             return;
         }
-        // RFC 7162 §3.1: UNCHANGEDSINCE enables CONDSTORE for the session.
-        account.enabled.condstore |= unchanged_since.is_some();
         let key = selected.key;
+        // RFC 7162 §3.1: UNCHANGEDSINCE enables CONDSTORE for the session.
+        if unchanged_since.is_some() {
+            self.enable_condstore();
+        }
         let messages = match self.resolve(set, by_uid) {
             Ok(messages) => messages,
             Err(reason) => return self.bad_in_state(tag, reason),
@@ -141,7 +143,7 @@ impl Driver {
         let SessionState::Selected(account, selected) = &self.state else {
             return;
         };
-        let with_uid = by_uid || account.enabled.qresync;
+        let with_uid = by_uid || account.enabled.condstore || account.enabled.qresync;
         let store = self.shard.state.mail.store();
         let state = store.state();
         let Some(mailbox) = state.mailbox(selected.key) else {

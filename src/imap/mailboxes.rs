@@ -67,6 +67,8 @@ fn canonical_inbox(pattern: String) -> String {
 
 struct Listed {
     name: String,
+    /// RFC 5258 §3.5 CHILDINFO ("SUBSCRIBED"): a name below it is subscribed.
+    childinfo: bool,
     special_use: Option<SpecialUse>,
     exists: bool,
     subscribed: bool,
@@ -92,8 +94,10 @@ impl Driver {
                 patterns,
                 selection,
                 returns,
-                ..
-            } => self.list(tag, &reference, &patterns, selection, returns, false),
+                extended,
+            } => self.list(
+                tag, &reference, &patterns, selection, returns, extended, false,
+            ),
             CommandBody::Lsub { reference, pattern } => {
                 let selection = ListSelection {
                     subscribed: true,
@@ -105,6 +109,7 @@ impl Driver {
                     std::slice::from_ref(&pattern),
                     selection,
                     ListReturn::default(),
+                    false,
                     true,
                 )
             }
@@ -355,6 +360,8 @@ impl Driver {
         }
     }
 
+    // The LIST-EXTENDED options as the grammar gives them; LSUB shares the code.
+    #[allow(clippy::too_many_arguments)]
     fn list(
         &mut self,
         tag: &str,
@@ -362,6 +369,7 @@ impl Driver {
         patterns: &[MailboxName],
         selection: ListSelection,
         returns: ListReturn,
+        extended: bool,
         lsub: bool,
     ) {
         let utf8 = self.enabled().utf8;
@@ -375,7 +383,8 @@ impl Driver {
                 self.bad_in_state(tag, "Invalid mailbox pattern");
                 return;
             };
-            if pattern.is_empty() && patterns.len() == 1 && !lsub {
+            // RFC 5258 §3: not in the extended syntax.
+            if pattern.is_empty() && patterns.len() == 1 && !lsub && !extended {
                 // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and the root.
                 self.out
                     .extend_from_slice(b"* LIST (\\Noselect) \"/\" \"\"\r\n");
@@ -389,7 +398,12 @@ impl Driver {
             }
             full_patterns.push(full);
         }
-        let listed = self.listed_names(&full_patterns, selection.subscribed || lsub);
+        let listed = self.listed_names(
+            &full_patterns,
+            selection.subscribed || lsub,
+            selection.recursive_match,
+            lsub,
+        );
         let account = self.account_key();
         let enabled = self.enabled();
         let store = std::rc::Rc::clone(self.shard.state.mail.store());
@@ -429,6 +443,9 @@ impl Driver {
             out.extend_from_slice(attributes.join(" ").as_bytes());
             out.extend_from_slice(b") \"/\" ");
             encode_mailbox_name(&entry.name, utf8, &mut out);
+            if entry.childinfo {
+                out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+            }
             out.extend_from_slice(b"\r\n");
             if let (Some(items), true) = (&returns.status, entry.exists) {
                 let mailbox = account_state
@@ -436,7 +453,15 @@ impl Driver {
                     .get(&entry.name)
                     .and_then(|id| account_state.mailboxes.get(id));
                 if let Some(mailbox) = mailbox {
-                    write_status_response(&mut out, &entry.name, mailbox, items, enabled);
+                    let recent_from = self.shard.state.mail.recent_from(mailbox.key);
+                    write_status_response(
+                        &mut out,
+                        &entry.name,
+                        recent_from,
+                        mailbox,
+                        items,
+                        enabled,
+                    );
                 }
             }
         }
@@ -453,7 +478,18 @@ impl Driver {
     }
 
     /// Names matching any pattern, with implied parents for `%` (RFC 3501 §6.3.8), in order.
-    fn listed_names(&self, patterns: &[String], subscribed_only: bool) -> Vec<Listed> {
+    /// Names matching any pattern, in order. A name with nothing of its own to list (an
+    /// implied parent, or for LSUB and LIST (SUBSCRIBED) an unsubscribed one) is listed only
+    /// where a wildcard stops at it: when some name below it does not match (RFC 3501
+    /// §6.3.8-9; for LIST (SUBSCRIBED) only with RECURSIVEMATCH, and then with CHILDINFO,
+    /// RFC 5258 §3.5).
+    fn listed_names(
+        &self,
+        patterns: &[String],
+        subscribed_only: bool,
+        recursive: bool,
+        lsub: bool,
+    ) -> Vec<Listed> {
         let account = self.account_key();
         let store = self.shard.state.mail.store();
         let state = store.state();
@@ -462,37 +498,47 @@ impl Driver {
         };
         let existing: BTreeSet<&str> = account.names.keys().map(String::as_str).collect();
         let subscriptions = &account.subscriptions;
-        let mut candidates: BTreeMap<String, bool> = BTreeMap::new();
-        let universe: Box<dyn Iterator<Item = &str>> = if subscribed_only {
-            Box::new(subscriptions.iter().map(String::as_str))
+        let universe: Vec<&str> = if subscribed_only {
+            subscriptions.iter().map(String::as_str).collect()
         } else {
-            Box::new(existing.iter().copied())
+            existing.iter().copied().collect()
         };
-        for name in universe {
+        let matches_any = |name: &str| {
+            patterns
+                .iter()
+                .any(|p| pattern_matches(p.as_bytes(), name.as_bytes()))
+        };
+        let mut candidates: BTreeMap<String, bool> = BTreeMap::new();
+        for name in &universe {
             // Every level of the name is a candidate: "a/b/c" implies "a" and "a/b".
-            let mut end = 0;
             for (i, c) in name.char_indices() {
                 if c == DELIMITER {
                     candidates.entry(name[..i].to_string()).or_insert(false);
                 }
-                end = i + c.len_utf8();
             }
-            candidates.insert(name[..end].to_string(), true);
+            candidates.insert((*name).to_string(), true);
         }
         candidates
             .into_iter()
-            .filter(|(name, _)| {
-                patterns
-                    .iter()
-                    .any(|p| pattern_matches(p.as_bytes(), name.as_bytes()))
-            })
+            .filter(|(name, _)| matches_any(name))
             .filter_map(|(name, direct)| {
                 let exists = existing.contains(name.as_str());
-                // An implied parent is listed only where a `%` stops at it.
-                if !direct && exists && subscribed_only {
+                let prefix = format!("{name}{DELIMITER}");
+                let hidden_below = || {
+                    universe
+                        .iter()
+                        .any(|other| other.starts_with(&prefix) && !matches_any(other))
+                };
+                let mut childinfo = false;
+                if subscribed_only && !lsub && recursive {
+                    childinfo = hidden_below();
+                }
+                // Plain LIST shows a parent that lost its mailbox as \Noselect whatever the
+                // wildcard (RFC 3501 §6.3.4's example); the subscription views only where a
+                // wildcard stops at it.
+                if !direct && subscribed_only && (!hidden_below() || (!lsub && !recursive)) {
                     return None;
                 }
-                let prefix = format!("{name}{DELIMITER}");
                 let has_children = existing.iter().any(|other| other.starts_with(&prefix));
                 let special_use = account
                     .names
@@ -503,8 +549,10 @@ impl Driver {
                 Some(Listed {
                     special_use,
                     subscribed: subscriptions.contains(&name),
-                    exists: exists && (direct || !subscribed_only),
+                    // LSUB flags a parent listed for its subscribed children \Noselect.
+                    exists: exists && (direct || !lsub),
                     has_children,
+                    childinfo,
                     name,
                 })
             })
@@ -515,6 +563,10 @@ impl Driver {
         let Some(name) = self.mailbox_name(tag, mailbox) else {
             return;
         };
+        // RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command.
+        if items.contains(&StatusItem::HighestModSeq) {
+            self.enable_condstore();
+        }
         let account = self.account_key();
         let enabled = self.enabled();
         let store = std::rc::Rc::clone(self.shard.state.mail.store());
@@ -529,7 +581,8 @@ impl Driver {
             return;
         };
         let mut out = std::mem::take(&mut self.out);
-        write_status_response(&mut out, &name, mailbox, items, enabled);
+        let recent_from = self.shard.state.mail.recent_from(key);
+        write_status_response(&mut out, &name, recent_from, mailbox, items, enabled);
         drop(state);
         self.out = out;
         self.ok(tag, "STATUS completed");
@@ -548,6 +601,7 @@ pub fn mailbox_id(key: postern_storage::MailboxKey) -> String {
 pub fn write_status_response(
     out: &mut Vec<u8>,
     name: &str,
+    recent_from: postern_storage::Uid,
     mailbox: &Mailbox,
     items: &[StatusItem],
     enabled: Enabled,
@@ -561,7 +615,11 @@ pub fn write_status_response(
         let (word, value): (&str, u64) = match item {
             StatusItem::Messages => ("MESSAGES", entries.len() as u64),
             // \Recent is given out at SELECT; STATUS doesn't claim it (RFC 3501 §6.3.10).
-            StatusItem::Recent => ("RECENT", 0),
+            // Messages no session has been given as \Recent yet; STATUS gives none away.
+            StatusItem::Recent => (
+                "RECENT",
+                entries.iter().filter(|e| e.uid >= recent_from).count() as u64,
+            ),
             StatusItem::UidNext => ("UIDNEXT", u64::from(mailbox.uid_next)),
             StatusItem::UidValidity => ("UIDVALIDITY", u64::from(mailbox.uid_validity)),
             StatusItem::Unseen => (
@@ -582,7 +640,9 @@ pub fn write_status_response(
                 "SIZE",
                 entries.iter().map(|e| u64::from(e.size_octets)).sum(),
             ),
-            StatusItem::HighestModSeq => ("HIGHESTMODSEQ", mailbox.highest_modseq),
+            // RFC 7162 §7: 0 would mean "no mod-sequences"; an unchanged mailbox says 1 (the
+            // store gives a mailbox's first change MODSEQ 2).
+            StatusItem::HighestModSeq => ("HIGHESTMODSEQ", mailbox.highest_modseq.max(1)),
             StatusItem::AppendLimit => ("APPENDLIMIT", postern_storage::limits::MESSAGE_OCTETS_MAX),
             StatusItem::MailboxId => {
                 if !first {

@@ -69,6 +69,28 @@ pub fn write_vanished_earlier(out: &mut Vec<u8>, uids: &[Uid]) {
 }
 
 impl Driver {
+    /// RFC 7162 §3.1: a CONDSTORE enabling command. The first one with a mailbox selected
+    /// tells the mailbox's HIGHESTMODSEQ before its own responses.
+    pub(super) fn enable_condstore(&mut self) {
+        let (SessionState::Authenticated(account) | SessionState::Selected(account, _)) =
+            &mut self.state
+        else {
+            return;
+        };
+        if account.enabled.condstore {
+            return;
+        }
+        account.enabled.condstore = true;
+        if let SessionState::Selected(_, selected) = &self.state {
+            let store = self.shard.state.mail.store();
+            let highest = store
+                .status(selected.key)
+                .map_or(1, |s| s.highest_modseq.max(1));
+            self.out.extend_from_slice(
+                format!("* OK [HIGHESTMODSEQ {highest}] Highest\r\n").as_bytes(),
+            );
+        }
+    }
     /// RFC 7162 §3.2.5: after SELECT's usual responses, what changed since the client's MODSEQ.
     pub(super) fn qresync_select(&mut self, qresync: &Qresync) {
         let SessionState::Selected(account, selected) = &self.state else {

@@ -11,12 +11,7 @@ impl Driver {
         let Some(name) = self.mailbox_name(tag, mailbox) else {
             return;
         };
-        let account = self.account_key();
-        let store = std::rc::Rc::clone(self.shard.state.mail.store());
-        if store.mailbox_by_name(account, &name).is_none() {
-            self.no(tag, Some("NONEXISTENT"), "No such mailbox");
-            return;
-        }
+        // RFC 9208 §4.1.2: the mailbox need not exist yet; every mailbox has the root "".
         self.out.extend_from_slice(b"* QUOTAROOT ");
         super::command::encode_mailbox_name(&name, self.enabled().utf8, &mut self.out);
         self.out.extend_from_slice(b" \"\"\r\n");

@@ -33,6 +33,7 @@ struct Candidate {
     recent: bool,
     sent_days: Option<i64>,
     header: Vec<u8>,
+    email_id: Option<String>,
     /// Needle → found, for BODY (false) and TEXT (true) keys.
     text_matches: HashMap<(bool, Vec<u8>), bool>,
 }
@@ -41,6 +42,7 @@ struct Candidate {
 struct Needs {
     header: bool,
     analysis: bool,
+    email_id: bool,
     texts: Vec<(bool, Vec<u8>)>,
     modseq: bool,
 }
@@ -64,6 +66,7 @@ fn needs(key: &SearchKey, into: &mut Needs) {
             into.texts.push((true, needle.clone()));
         }
         SearchKey::ModSeq(_) => into.modseq = true,
+        SearchKey::EmailId(_) => into.email_id = true,
         SearchKey::Not(inner) => needs(inner, into),
         SearchKey::Or(a, b) => {
             needs(a, into);
@@ -175,6 +178,9 @@ fn matches(
             .copied()
             .unwrap_or(false),
         SearchKey::ModSeq(modseq) => c.modseq >= *modseq,
+        // RFC 8474 §6: the EMAILID as FETCH gives it; THREADID is NIL, so nothing matches.
+        SearchKey::EmailId(id) => c.email_id.as_deref() == Some(id.as_str()),
+        SearchKey::ThreadId(_) => false,
         // RFC 8514 §4.2: every mailbox here keeps save dates; messages whose save date
         // is unknown (stored before it was recorded) match no SAVED* date.
         SearchKey::SaveDateSupported => true,
@@ -204,6 +210,10 @@ impl Driver {
             Ok(found) => found,
             Err(reason) => return self.bad_in_state(tag, reason),
         };
+        // RFC 7162 §3.1: SEARCH MODSEQ is a CONDSTORE enabling command.
+        if mentions_modseq(criteria) {
+            self.enable_condstore();
+        }
         self.write_search_results(tag, by_uid, &found, returns, mentions_modseq(criteria));
         self.sync(Sync::NoExpunge);
         self.ok(tag, "SEARCH completed");
@@ -324,6 +334,7 @@ impl Driver {
                     recent: selected.is_recent(uid),
                     sent_days: None,
                     header: Vec::new(),
+                    email_id: None,
                     text_matches: HashMap::new(),
                 })
             })
@@ -335,10 +346,11 @@ impl Driver {
         let store = std::rc::Rc::clone(self.shard.state.mail.store());
         let mut header_octets = 0;
         let mut analysis = None;
-        if wanted.analysis || !wanted.texts.is_empty() {
+        if wanted.analysis || wanted.email_id || !wanted.texts.is_empty() {
             let commit = store.read_commit(key, c.uid).await.map_err(|_| ())?;
+            c.email_id = Some(super::fetch::email_id(key, commit.ingest));
             if let Ok(decoded) = Analysis::decode(&commit.parse) {
-                c.sent_days = decoded.sent_date().map(|secs| secs.div_euclid(86_400));
+                c.sent_days = decoded.sent_day_local();
                 header_octets = decoded.header_octets();
                 analysis = Some(decoded);
             }
@@ -507,11 +519,32 @@ impl Driver {
         } else {
             returns
         };
-        if returns.contains(&SearchReturn::Save)
+        let has = |wanted: SearchReturn| returns.contains(&wanted);
+        let only_min_max = !has(SearchReturn::All) && !has(SearchReturn::Count);
+        // RFC 5182 §2.4: with MIN/MAX and no ALL/COUNT, "$" holds the message(s) returned.
+        let returned: Vec<&(u32, Uid, u64)> =
+            if only_min_max && (has(SearchReturn::Min) || has(SearchReturn::Max)) {
+                let mut picked = Vec::new();
+                if let (true, Some(first)) = (has(SearchReturn::Min), found.first()) {
+                    picked.push(first);
+                }
+                if let (true, Some(last)) = (has(SearchReturn::Max), found.last())
+                    && picked.last().is_none_or(|p| p.1 != last.1)
+                {
+                    picked.push(last);
+                }
+                picked
+            } else {
+                found.iter().collect()
+            };
+        if has(SearchReturn::Save)
             && let SessionState::Selected(account, _) = &mut self.state
         {
-            account.saved_search = found.iter().map(|f| f.1).collect();
+            account.saved_search = returned.iter().map(|f| f.1).collect();
         }
+        // RFC 4731 §3.2: MODSEQ is that of the returned messages (MIN/MAX alone), or the
+        // highest of all matches.
+        let highest = returned.iter().map(|f| f.2).max();
         // RFC 5182 §2.1: SAVE alone produces no ESEARCH response.
         if returns.iter().all(|r| *r == SearchReturn::Save) {
             return;

@@ -69,10 +69,16 @@ impl Driver {
             }
             CommandBody::Search {
                 uid,
+                charset,
                 criteria,
                 returns,
-                ..
             } => {
+                if charset
+                    .as_deref()
+                    .is_some_and(|c| self.refuse_charset(tag, c))
+                {
+                    return Next::Continue;
+                }
                 // RFC 9051 §6.4.4: an IMAP4rev2 SEARCH always answers with ESEARCH.
                 let all: &[SearchReturn] = &[];
                 let returns = returns
@@ -126,17 +132,18 @@ impl Driver {
         let mut account = match std::mem::replace(&mut self.state, SessionState::Logout) {
             SessionState::Authenticated(account) => account,
             SessionState::Selected(account, _) => {
-                // RFC 7162 §3.2.11 / RFC 9051 §6.3.2: the old mailbox is closed first.
-                if account.enabled.qresync || account.enabled.imap4rev2 {
-                    self.out
-                        .extend_from_slice(b"* OK [CLOSED] Previous mailbox closed\r\n");
-                }
+                // RFC 7162 §3.2.11 / RFC 9051 §6.3.2: the old mailbox is closed first; a server
+                // that advertises CONDSTORE says so whatever the client enabled.
+                self.out
+                    .extend_from_slice(b"* OK [CLOSED] Previous mailbox closed\r\n");
                 account
             }
             _ => unreachable!("SELECT runs logged in"),
         };
         // RFC 7162 §3.1: SELECT (CONDSTORE) enables CONDSTORE for the session.
         account.enabled.condstore |= condstore;
+        // RFC 5182 §2.1: SELECT and EXAMINE reset the saved search result.
+        account.saved_search.clear();
         let mail = &self.shard.state.mail;
         let store = mail.store();
         let Some(key) = store.mailbox_by_name(account.key, &name) else {
@@ -183,7 +190,7 @@ impl Driver {
             out.extend_from_slice(
                 format!(
                     "* OK [HIGHESTMODSEQ {}] Highest\r\n",
-                    mailbox.highest_modseq
+                    mailbox.highest_modseq.max(1)
                 )
                 .as_bytes(),
             );
@@ -299,13 +306,20 @@ impl Driver {
             },
         };
         let deleted = self.deleted_uids(within.as_deref());
-        if !deleted.is_empty() {
-            let store = std::rc::Rc::clone(self.shard.state.mail.store());
-            if let Err(error) = store.expunge(key, &deleted).await {
-                return self.store_failed(tag, &error);
-            }
+        let store = std::rc::Rc::clone(self.shard.state.mail.store());
+        if !deleted.is_empty()
+            && let Err(error) = store.expunge(key, &deleted).await
+        {
+            return self.store_failed(tag, &error);
         }
         self.sync(Sync::Full);
+        if !deleted.is_empty() && self.enabled().qresync {
+            // RFC 7162 §3.2.7, §3.2.9: after expunges, the tagged OK tells HIGHESTMODSEQ.
+            let highest = store.status(key).map_or(1, |s| s.highest_modseq.max(1));
+            let code = format!("HIGHESTMODSEQ {highest}");
+            self.no_or_ok_code(tag, &code, "EXPUNGE completed");
+            return;
+        }
         self.ok(tag, "EXPUNGE completed");
     }
 }

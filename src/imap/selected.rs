@@ -217,8 +217,9 @@ pub fn write_fetch_flags(
     enabled: Enabled,
 ) {
     out.extend_from_slice(format!("* {sequence} FETCH (").as_bytes());
-    if enabled.qresync || enabled.imap4rev2 {
-        // RFC 7162 §3.2.4 and RFC 9051 §7.5.2: unsolicited FETCH responses carry the UID.
+    if enabled.condstore || enabled.qresync || enabled.imap4rev2 {
+        // RFC 7162 §3.2.4 (once CONDSTORE is enabled on a server with QRESYNC) and RFC 9051
+        // §7.5.2: unsolicited FETCH responses carry the UID.
         out.extend_from_slice(format!("UID {} ", entry.uid).as_bytes());
     }
     out.extend_from_slice(b"FLAGS ");

@@ -212,6 +212,15 @@ impl MailStore {
         })
     }
 
+    /// The first UID not yet claimed as \Recent by any session of `mailbox` (STATUS RECENT).
+    pub fn recent_from(&self, mailbox: MailboxKey) -> postern_storage::Uid {
+        self.recent_claimed
+            .borrow()
+            .get(&mailbox)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// `None` when another session holds the maildrop.
     pub fn lock_maildrop(&self, account: AccountKey) -> Option<MaildropLock> {
         if !self.maildrop_locks.borrow_mut().insert(account) {

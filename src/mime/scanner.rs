@@ -390,7 +390,7 @@ impl Analyzer {
             None
         };
         if let Some((frame, close)) = boundary {
-            self.boundary(frame, close, line_start, lf_before);
+            self.boundary(frame, close, line_start, lf_before, terminator_start);
         } else {
             if self.line.holding {
                 self.release_held_line();
@@ -456,7 +456,14 @@ impl Analyzer {
             })
     }
 
-    fn boundary(&mut self, frame_index: usize, close: bool, line_start: u64, lf_before: u64) {
+    fn boundary(
+        &mut self,
+        frame_index: usize,
+        close: bool,
+        line_start: u64,
+        lf_before: u64,
+        terminator_start: u64,
+    ) {
         let end = match self.previous {
             Some(previous) => End {
                 offset: previous.terminator_start,
@@ -485,6 +492,12 @@ impl Analyzer {
             if let State::Multipart { closed, .. } = &mut self.top_mut().state {
                 *closed = true;
             }
+            // RFC 2046 §5.1.1: the CRLF after a close delimiter belongs to whatever boundary
+            // comes next (an enclosing multipart's), not to this multipart's body.
+            self.previous = Some(Previous {
+                terminator_start,
+                nonempty: true,
+            });
         } else {
             self.start_child(self.offset);
         }

@@ -109,6 +109,14 @@ impl Analysis {
         self.envelope().sent_date
     }
 
+    /// The Date field's day as written, in its own time zone (RFC 3501 §6.4.4 SENTON and the
+    /// like disregard time and zone), as days since 1970-01-01.
+    pub fn sent_day_local(&self) -> Option<i64> {
+        let utc = self.envelope().sent_date?;
+        let raw = self.envelope().date.as_deref()?;
+        Some((utc + zone_offset_secs(raw)).div_euclid(86_400))
+    }
+
     /// The raw, unfolded Subject (encoded words not decoded).
     pub fn subject(&self) -> Option<&[u8]> {
         self.envelope().subject.as_deref()
@@ -164,4 +172,68 @@ fn first_mailbox(addresses: Vec<Address>) -> Option<Vec<u8>> {
         Address::Mailbox { mailbox, .. } => Some(mailbox),
         Address::GroupStart(_) | Address::GroupEnd => None,
     })
+}
+
+/// The offset of a Date field's zone (`+hhmm`/`-hhmm`, RFC 5322 §3.3), in seconds; 0 for
+/// obsolete zone names and anything unreadable.
+fn zone_offset_secs(raw: &[u8]) -> i64 {
+    // The zone is the last token outside comments.
+    let mut depth = 0usize;
+    let text: Vec<u8> = raw
+        .iter()
+        .filter(|&&b| {
+            match b {
+                b'(' => depth += 1,
+                b')' => {
+                    depth = depth.saturating_sub(1);
+                    return false;
+                }
+                _ => {}
+            }
+            depth == 0
+        })
+        .copied()
+        .collect();
+    let Some(token) = text
+        .split(|b| b.is_ascii_whitespace())
+        .rfind(|t| !t.is_empty())
+    else {
+        return 0;
+    };
+    match token {
+        [sign @ (b'+' | b'-'), digits @ ..]
+            if digits.len() == 4 && digits.iter().all(u8::is_ascii_digit) =>
+        {
+            let value = |i: usize| i64::from(digits[i] - b'0');
+            let minutes = (value(0) * 10 + value(1)) * 60 + value(2) * 10 + value(3);
+            if *sign == b'-' {
+                -minutes * 60
+            } else {
+                minutes * 60
+            }
+        }
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::zone_offset_secs;
+
+    #[test]
+    fn rfc5322_zones() {
+        assert_eq!(
+            zone_offset_secs(b"Tue, 24 Nov 2026 23:30:00 -0500"),
+            -5 * 3600
+        );
+        assert_eq!(
+            zone_offset_secs(b"Mon, 7 Feb 1994 21:52:25 -0800 (PST)"),
+            -8 * 3600
+        );
+        assert_eq!(
+            zone_offset_secs(b"1 Jan 2026 10:00 +0530"),
+            5 * 3600 + 30 * 60
+        );
+        assert_eq!(zone_offset_secs(b"1 Jan 2026 10:00 GMT"), 0);
+    }
 }

@@ -17,6 +17,7 @@ use crate::history::{compact_ranges, normalize_ranges};
 use crate::ids::{MailboxKey, Uid, UidRange};
 use crate::index::{MessageEntry, PackedExtent};
 use crate::log::Durable;
+use crate::mailbox::next_modseq;
 use crate::mailbox::{Anomaly, Applied, Outcome, State, advance_modseq};
 use crate::record::{MessageCopy, Record};
 use crate::store::{Prepared, Store, check_ranges};
@@ -159,7 +160,7 @@ pub(crate) fn prepare(state: &mut State, request: CopyRequest) -> Result<Prepare
     to.uid_next_allocated = uid_first
         .checked_add(count)
         .ok_or(StoreError::LimitExceeded("UIDs"))?;
-    to.modseq_allocated += 1;
+    to.modseq_allocated = next_modseq(to.modseq_allocated);
     let modseq = to.modseq_allocated;
     // A MOVE within one mailbox takes the second MODSEQ: the copies come first.
     let moved = match request.moving {
@@ -169,7 +170,7 @@ pub(crate) fn prepare(state: &mut State, request: CopyRequest) -> Result<Prepare
                 .mailboxes
                 .get_mut(&request.source.mailbox)
                 .ok_or(StoreError::NoSuchMailbox)?;
-            from.modseq_allocated += 1;
+            from.modseq_allocated = next_modseq(from.modseq_allocated);
             Some(from.modseq_allocated)
         }
     };

@@ -11,6 +11,7 @@ use crate::error::StoreError;
 use crate::history::normalize_ranges;
 use crate::ids::{MailboxKey, Modseq, SystemFlags, Uid, UidRange};
 use crate::log::Durable;
+use crate::mailbox::next_modseq;
 use crate::mailbox::{Anomaly, Applied, Mailbox, Outcome, State, advance_modseq};
 use crate::record::{FlagChange, FlagOperation, Record};
 use crate::store::{Prepared, Store, check_keywords, check_ranges};
@@ -127,7 +128,7 @@ fn prepare(
     if !target.keywords.has_room_for(&change.keywords) {
         return Err(StoreError::LimitExceeded("keywords per mailbox"));
     }
-    target.modseq_allocated += 1;
+    target.modseq_allocated = next_modseq(target.modseq_allocated);
     change.modseq = target.modseq_allocated;
     let modseq = change.modseq;
     Ok((Record::FlagChange(change), modseq))

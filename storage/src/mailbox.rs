@@ -11,6 +11,13 @@ use crate::special_use::SpecialUse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
+/// The MODSEQ of a mailbox's next change. A mailbox's first change gets 2, so that 1 can
+/// stand for "no change yet" in IMAP (RFC 7162 §7: HIGHESTMODSEQ is at least 1, and 0
+/// means no mod-sequences at all). Logs written before this rule replay unchanged.
+pub(crate) fn next_modseq(allocated: Modseq) -> Modseq {
+    allocated.max(1) + 1
+}
+
 pub struct Mailbox {
     pub key: MailboxKey,
     pub name: String,

@@ -13,6 +13,7 @@ use crate::limits::{
     CHUNK_OCTETS_MAX, MESSAGE_OCTETS_MAX, PARSE_OCTETS_MAX, RECORD_PAYLOAD_OCTETS_MAX,
 };
 use crate::log::Durable;
+use crate::mailbox::next_modseq;
 use crate::record::{self, FrameContext, MessageCommit, RECORD_HEADER_OCTETS, Record};
 use crate::store::{Store, check_keywords};
 use std::cell::RefCell;
@@ -203,7 +204,7 @@ impl<D: Disk + 'static> MessageWriter<D> {
                 target.uid_next_allocated = uid
                     .checked_add(1)
                     .ok_or(StoreError::LimitExceeded("UIDs"))?;
-                target.modseq_allocated += 1;
+                target.modseq_allocated = next_modseq(target.modseq_allocated);
                 let commit = MessageCommit {
                     mailbox,
                     uid,

@@ -16,6 +16,7 @@ use crate::limits::{
     RECORD_OCTETS_MIN, UID_RANGES_PER_RECORD_MAX,
 };
 use crate::log::{Durable, Log, LogConfig, Ticket};
+use crate::mailbox::next_modseq;
 use crate::mailbox::{Anomaly, Mailbox, Outcome, State};
 use crate::notify::Event;
 use crate::record::Record;
@@ -627,7 +628,7 @@ impl<D: Disk + 'static> Store<D> {
             present.dedup();
             let ranges = compact_ranges(present.iter().copied());
             check_ranges(&ranges)?;
-            target.modseq_allocated += 1;
+            target.modseq_allocated = next_modseq(target.modseq_allocated);
             let record = Record::Expunge {
                 mailbox,
                 modseq: target.modseq_allocated,

@@ -245,9 +245,11 @@ def literal(data):
 
 
 def select_lines(exists, recent=0, unseen=None, uidnext=None, flags=SYSTEM_FLAGS,
-                 read_only=False, highestmodseq=False, verb=b"SELECT", tag=b"a"):
-    """The exact responses of a successful IMAP4rev1 SELECT/EXAMINE."""
-    lines = [b"* FLAGS (" + flags + b")\r\n"]
+                 read_only=False, highestmodseq=False, verb=b"SELECT", tag=b"a", closed=False):
+    """The exact responses of a successful IMAP4rev1 SELECT/EXAMINE; `closed` when another
+    mailbox was selected (RFC 7162 §3.2.11: CLOSED first)."""
+    lines = [T(b"* OK [CLOSED] {TEXT}\r\n")] if closed else []
+    lines.append(b"* FLAGS (" + flags + b")\r\n")
     if read_only:
         lines.append(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n")
     else:
@@ -533,14 +535,15 @@ def test_select_and_examine(imap):
     flags = SYSTEM_FLAGS + b" $Work"
     validity, mailbox_id = session.expect("EXAMINE INBOX", select_lines(
         3, unseen=2, flags=flags, read_only=True, verb=b"EXAMINE"))
-    session.expect("SELECT INBOX", select_lines(3, recent=3, unseen=2, flags=flags))
+    session.expect("SELECT INBOX", select_lines(3, recent=3, unseen=2, flags=flags, closed=True))
     # \Recent went to the first SELECT: a second session sees none (RFC 3501 §2.3.2).
     other = imap()
     other.expect("SELECT inbox", select_lines(3, recent=0, unseen=2, flags=flags))
     other.expect("STATUS INBOX (UIDVALIDITY MAILBOXID)", [
         b"* STATUS INBOX (UIDVALIDITY %s MAILBOXID (%s))\r\n" % (validity, mailbox_id),
         b"a OK STATUS completed\r\n"])
-    other.expect("SELECT Nowhere", [b"a NO [NONEXISTENT] No such mailbox\r\n"])
+    other.expect("SELECT Nowhere", [T(b"* OK [CLOSED] {TEXT}\r\n"),
+                                    b"a NO [NONEXISTENT] No such mailbox\r\n"])
     other.expect("FETCH 1 FLAGS", [b"a BAD No mailbox selected\r\n"])
     other.expect("EXAMINE Drafts", select_lines(0, read_only=True, verb=b"EXAMINE"))
     other.expect("STORE 1:* +FLAGS (\\Seen)", [b"a NO [READ-ONLY] Mailbox is read-only\r\n"])
@@ -1777,7 +1780,9 @@ def test_fetch_objectid_savedate_modseq(imap):
                      b"a OK FETCH completed\r\n"], session.run("FETCH 1:2 (EMAILID)"))
     assert len({email_id, *other}) == 3
     # MODSEQ, last: it enables CONDSTORE, which adds MODSEQ to every later FETCH response.
-    matches([T(b"* 1 FETCH (MODSEQ ({N}))\r\n"), T(b"* 2 FETCH (MODSEQ ({N}))\r\n"),
+    # RFC 7162 §3.1: the first CONDSTORE enabling command tells HIGHESTMODSEQ.
+    matches([T(b"* OK [HIGHESTMODSEQ {N}] Highest\r\n"),
+             T(b"* 1 FETCH (MODSEQ ({N}))\r\n"), T(b"* 2 FETCH (MODSEQ ({N}))\r\n"),
              b"a OK FETCH completed\r\n"], session.run("FETCH 1:2 (MODSEQ)"))
     session.expect("FETCH 1 (UID)", [T(b"* 1 FETCH (UID 2 MODSEQ ({N}))\r\n"),
                                      b"a OK FETCH completed\r\n"])
@@ -1864,7 +1869,7 @@ def test_copy_rfc4315_example(imap):
     session.expect("UID COPY 305:310 meeting", [b"A005 OK COPY completed\r\n"], tag="A005")
     session.expect("COPY 1 nowhere", [b"a NO [TRYCREATE] No such mailbox\r\n"])
     session.expect("EXAMINE meeting", select_lines(4, unseen=1, read_only=True,
-                                                   verb=b"EXAMINE"))
+                                                   verb=b"EXAMINE", closed=True))
     session.expect("FETCH 2:4 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])", [
         b"* %d FETCH (BODY[HEADER.FIELDS (SUBJECT)] " % (n + 1)
         + literal(b"Subject: %s\r\n\r\n" % subject) + b")\r\n"
