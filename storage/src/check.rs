@@ -209,6 +209,26 @@ fn replay_segments(
                 report.problems.push(problem(Some(0..64), what));
                 continue;
             }
+            // Open treats a last segment with a bad header and nothing after it as an
+            // interrupted creation and writes it again: a leftover, not damage.
+            Err(_)
+                if last
+                    && block_on(crate::scan::is_zero_from(
+                        &file,
+                        SEGMENT_HEADER_OCTETS as u64,
+                        octets,
+                        crate::limits::SCAN_WINDOW_OCTETS_DEFAULT,
+                    ))
+                    .unwrap_or(false) =>
+            {
+                if start.is_none() {
+                    report.notes.push(problem(
+                        Some(0..64),
+                        "segment creation interrupted; the next write creates it again".into(),
+                    ));
+                }
+                continue;
+            }
             Err(error) => {
                 if start.is_none() {
                     report.problems.push(problem(Some(0..64), error));

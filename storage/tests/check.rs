@@ -216,3 +216,37 @@ fn verify_is_clean_on_a_log_with_copies_and_moves() {
     assert_eq!(report.messages, 10 + 4, "{report:?}");
     assert_eq!(report.checkpoints, 2);
 }
+
+#[test]
+fn an_interrupted_segment_creation_is_a_note_not_a_problem() {
+    let directory = tempfile::Builder::new()
+        .prefix("postern-check-creation-")
+        .tempdir_in("/tmp")
+        .expect("tempdir");
+    populate(directory.path());
+    // A crash between creating the next segment file and writing its header leaves zeros.
+    let segments: Vec<_> = std::fs::read_dir(directory.path().join("shard-1"))
+        .expect("shard directory")
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("seg-"))
+        .collect();
+    let last: u64 = segments
+        .iter()
+        .filter_map(|name| name[4..name.len() - 4].parse().ok())
+        .max()
+        .expect("a segment");
+    let next = directory
+        .path()
+        .join(format!("shard-1/seg-{:016}.log", last + 1));
+    std::fs::write(&next, vec![0u8; 64 * 1024]).expect("zeroed segment");
+    let report = check::verify(directory.path(), 1).expect("verify");
+    assert!(report.problems.is_empty(), "{report:?}");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|note| note.what.contains("segment creation interrupted")),
+        "{report:?}"
+    );
+}
