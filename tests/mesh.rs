@@ -216,7 +216,7 @@ async fn drive_from_shard_zero(
             for chunk in message.chunks(16 * 1024) {
                 delivery.write(chunk).await?;
             }
-            delivery.commit(1_700_000_000).await
+            delivery.commit(1_700_000_000, Vec::new()).await
         }
         .await;
         if let Err(e) = outcome {

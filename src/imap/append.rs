@@ -118,6 +118,7 @@ impl Driver {
                     flags,
                     keywords,
                     parse,
+                    envelope: Vec::new(),
                 },
             });
             match self.next_append_frame().await? {

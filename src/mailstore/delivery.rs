@@ -68,13 +68,19 @@ impl Delivery {
         Ok(self.writer.write(bytes).await?)
     }
 
-    /// Durable when this returns `Ok`.
-    pub async fn commit(self, internal_date_secs: i64) -> Result<Uid, DeliveryError> {
+    /// Durable when this returns `Ok`. `envelope` is kept with the message (RFC 3461 DSN
+    /// parameters, see `smtp::params::envelope_text`).
+    pub async fn commit(
+        self,
+        internal_date_secs: i64,
+        envelope: Vec<u8>,
+    ) -> Result<Uid, DeliveryError> {
         let meta = MessageMeta {
             internal_date_secs,
             flags: SystemFlags::default(),
             keywords: Vec::new(),
             parse: self.analyzer.finish().encode(),
+            envelope,
         };
         let (uid, _durable) = self.writer.commit(self.inbox, meta).await?;
         Ok(uid)

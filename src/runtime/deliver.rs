@@ -55,10 +55,18 @@ impl OutgoingDelivery {
     }
 
     /// Returns the message's UID once it is durable.
-    pub async fn commit(self, internal_date_secs: i64) -> Result<u32, DeliveryError> {
+    pub async fn commit(
+        self,
+        internal_date_secs: i64,
+        envelope: Vec<u8>,
+    ) -> Result<u32, DeliveryError> {
         match self {
-            OutgoingDelivery::Local(delivery) => delivery.commit(internal_date_secs).await,
-            OutgoingDelivery::Remote(mut remote) => remote.commit(internal_date_secs).await,
+            OutgoingDelivery::Local(delivery) => {
+                delivery.commit(internal_date_secs, envelope).await
+            }
+            OutgoingDelivery::Remote(mut remote) => {
+                remote.commit(internal_date_secs, envelope).await
+            }
         }
     }
 }
@@ -79,11 +87,16 @@ impl RemoteDelivery {
         }
     }
 
-    async fn commit(&mut self, internal_date_secs: i64) -> Result<u32, DeliveryError> {
+    async fn commit(
+        &mut self,
+        internal_date_secs: i64,
+        envelope: Vec<u8>,
+    ) -> Result<u32, DeliveryError> {
         self.finished = true;
         let request = Request::DeliveryCommit {
             id: self.id,
             internal_date_secs,
+            envelope,
         };
         match self.mesh.call(self.shard, request).await {
             Ok(Reply::Delivered(result)) => result,

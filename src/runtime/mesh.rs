@@ -51,6 +51,8 @@ pub enum Request {
     DeliveryCommit {
         id: u64,
         internal_date_secs: i64,
+        /// RFC 3461 DSN parameters kept with the message.
+        envelope: Vec<u8>,
     },
     DeliveryAbort {
         id: u64,

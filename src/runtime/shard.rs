@@ -235,8 +235,11 @@ fn handle(shard: std::rc::Weak<Shard>, request: Request) -> Pin<Box<dyn Future<O
             Request::DeliveryCommit {
                 id,
                 internal_date_secs,
+                envelope,
             } => match state.mail.deliveries.take(id) {
-                Some(delivery) => Reply::Delivered(delivery.commit(internal_date_secs).await),
+                Some(delivery) => {
+                    Reply::Delivered(delivery.commit(internal_date_secs, envelope).await)
+                }
                 None => Reply::Unavailable(format!("no delivery {id}")),
             },
             Request::DeliveryAbort { id } => {

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::params::envelope_text;
 use super::{Content, DeliveryResult, Event, Mode, RecipientCheck, Session, SmtpConfig};
 use crate::accounts::Resolution;
 use crate::config::{ListenerConfig, Protocol, TlsMode};
@@ -109,6 +110,8 @@ fn session_config(shard: &Shard, connection: &Connection, listener: &ListenerCon
 struct Copy {
     account: String,
     state: CopyState,
+    /// The DSN envelope of this account's copy (RFC 3461), stored with it.
+    envelope: Vec<u8>,
 }
 
 enum CopyState {
@@ -147,13 +150,15 @@ impl Message {
         for copy in self.copies {
             let result = match copy.state {
                 CopyState::Failed(result) => result,
-                CopyState::Open(delivery) => match delivery.commit(internal_date_secs).await {
-                    Ok(_uid) => DeliveryResult::Delivered,
-                    Err(e) => {
-                        tracing::warn!("delivery to {} failed: {e}", copy.account);
-                        delivery_result(&e)
+                CopyState::Open(delivery) => {
+                    match delivery.commit(internal_date_secs, copy.envelope).await {
+                        Ok(_uid) => DeliveryResult::Delivered,
+                        Err(e) => {
+                            tracing::warn!("delivery to {} failed: {e}", copy.account);
+                            delivery_result(&e)
+                        }
                     }
-                },
+                }
             };
             results.push((copy.account, result));
         }
@@ -380,9 +385,15 @@ impl Driver {
                     CopyState::Failed(delivery_result(&e))
                 }
             };
+            let reaching = envelope
+                .recipients
+                .iter()
+                .filter(|r| r.accounts.iter().any(|a| a == account))
+                .map(|r| (r.address.as_str(), &r.parameters));
             copies.push(Copy {
                 account: account.clone(),
                 state,
+                envelope: envelope_text(&envelope.reverse_path, &envelope.parameters, reaching),
             });
         }
         let mut message = Message { copies, id, date };

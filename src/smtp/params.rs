@@ -380,3 +380,90 @@ mod tests {
         assert!(xtext_decode("é").is_none());
     }
 }
+
+impl Notify {
+    /// RFC 3461 §4.1 `NOTIFY=` value.
+    pub fn text(&self) -> String {
+        if self.never {
+            return "NEVER".to_string();
+        }
+        let mut words = Vec::new();
+        for (on, word) in [
+            (self.success, "SUCCESS"),
+            (self.failure, "FAILURE"),
+            (self.delay, "DELAY"),
+        ] {
+            if on {
+                words.push(word);
+            }
+        }
+        words.join(",")
+    }
+}
+
+/// The delivery envelope stored with one copy of a message, for the DSNs the outbound work
+/// will send (RFC 3461): the MAIL command with RET and ENVID, then one RCPT line per recipient
+/// that reached this account, with NOTIFY and ORCPT, in the parameters' own syntax (values
+/// stay xtext-encoded, so every line is ASCII).
+pub fn envelope_text<'a>(
+    reverse_path: &str,
+    mail: &MailParameters,
+    recipients: impl Iterator<Item = (&'a str, &'a RcptParameters)>,
+) -> Vec<u8> {
+    let mut text = format!("MAIL FROM:<{reverse_path}>");
+    match mail.ret {
+        Some(Ret::Full) => text.push_str(" RET=FULL"),
+        Some(Ret::Headers) => text.push_str(" RET=HDRS"),
+        None => {}
+    }
+    if let Some(envid) = &mail.envid {
+        text.push_str(&format!(" ENVID={envid}"));
+    }
+    text.push_str("\r\n");
+    for (address, parameters) in recipients {
+        text.push_str(&format!("RCPT TO:<{address}>"));
+        if let Some(notify) = &parameters.notify {
+            text.push_str(&format!(" NOTIFY={}", notify.text()));
+        }
+        if let Some(orcpt) = &parameters.orcpt {
+            text.push_str(&format!(" ORCPT={};{}", orcpt.address_type, orcpt.xtext));
+        }
+        text.push_str("\r\n");
+    }
+    text.into_bytes()
+}
+
+#[cfg(test)]
+mod envelope_tests {
+    use super::*;
+
+    #[test]
+    fn rfc3461_parameters_are_kept_in_their_syntax() {
+        let mail = MailParameters {
+            ret: Some(Ret::Headers),
+            envid: Some("QQ314159".into()),
+            ..MailParameters::default()
+        };
+        let rcpt = RcptParameters {
+            notify: Some(Notify {
+                success: true,
+                failure: true,
+                ..Notify::default()
+            }),
+            orcpt: Some(OriginalRecipient {
+                address_type: "rfc822".into(),
+                xtext: "Bob+40example.org".into(),
+            }),
+        };
+        let text = envelope_text(
+            "a@example.org",
+            &mail,
+            [("bob@example.test", &rcpt)].into_iter(),
+        );
+        assert_eq!(
+            text,
+            b"MAIL FROM:<a@example.org> RET=HDRS ENVID=QQ314159\r\n\
+              RCPT TO:<bob@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+40example.org\r\n"
+        );
+    }
+}

@@ -557,6 +557,7 @@ mod tests {
                 content_crc: 1,
                 parse: Vec::new(),
                 save_date_secs: (uid != 2).then_some(i64::from(uid) * 1000),
+                envelope: Vec::new(),
             };
             let record = Record::MessageCommit(commit);
             state

@@ -8,6 +8,8 @@ pub const CHUNK_OCTETS_MAX: usize = 128 * 1024;
 pub const EXTENTS_PER_MESSAGE_MAX: usize = (MESSAGE_OCTETS_MAX as usize).div_ceil(CHUNK_OCTETS_MAX);
 /// Opaque parse results (header length, MIME tree, ENVELOPE) stored beside a message.
 pub const PARSE_OCTETS_MAX: usize = 512 * 1024;
+/// The delivery envelope kept with a message (RFC 3461 DSN parameters: MAIL and its RCPTs).
+pub const ENVELOPE_OCTETS_MAX: usize = 128 * 1024;
 /// Mailbox names, account names, keywords.
 pub const NAME_OCTETS_MAX: usize = 1024;
 pub const KEYWORD_OCTETS_MAX: usize = 256;
@@ -61,6 +63,7 @@ pub const BATCH_OCTETS_DEFAULT: usize = 8 * 1024 * 1024;
 const METADATA_OCTETS_MAX: usize = 256
     + EXTENTS_PER_MESSAGE_MAX * 20
     + PARSE_OCTETS_MAX
+    + ENVELOPE_OCTETS_MAX
     + KEYWORDS_PER_MESSAGE_MAX * (KEYWORD_OCTETS_MAX + 4);
 
 const _: () = {

@@ -31,6 +31,8 @@ pub struct MessageMeta {
     pub keywords: Vec<String>,
     /// Parse results (header length, MIME tree, ENVELOPE), opaque here.
     pub parse: Vec<u8>,
+    /// The delivery envelope (RFC 3461 DSN parameters), opaque here; empty for none.
+    pub envelope: Vec<u8>,
 }
 
 /// The segments a message writer has put content in, pinned against compaction until the
@@ -162,6 +164,9 @@ impl<D: Disk + 'static> MessageWriter<D> {
         if meta.parse.len() > PARSE_OCTETS_MAX {
             return Err(StoreError::LimitExceeded("parse results"));
         }
+        if meta.envelope.len() > crate::limits::ENVELOPE_OCTETS_MAX {
+            return Err(StoreError::LimitExceeded("delivery envelope"));
+        }
         if mailbox.account.partition != self.partition {
             return Err(StoreError::NoSuchMailbox);
         }
@@ -218,6 +223,7 @@ impl<D: Disk + 'static> MessageWriter<D> {
                     content_crc,
                     parse: meta.parse,
                     save_date_secs: Some(save_date_secs),
+                    envelope: meta.envelope,
                 };
                 Ok((Record::MessageCommit(commit), uid))
             })

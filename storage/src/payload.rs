@@ -132,6 +132,10 @@ fn encode_commit(commit: &MessageCommit, writer: &mut Writer<'_>) {
     // Format version 2 on; a version 1 commit ends after its parse bytes.
     if let Some(save_date_secs) = commit.save_date_secs {
         writer.i64(save_date_secs);
+        // Format version 4 on, and only when there is one.
+        if !commit.envelope.is_empty() {
+            writer.bytes(&commit.envelope);
+        }
     }
 }
 
@@ -263,6 +267,11 @@ fn decode_commit(reader: &mut Reader<'_>) -> Result<MessageCommit, Malformed> {
         0 => None,
         _ => Some(reader.i64("save date")?),
     };
+    // Format version 4 on; absent when empty.
+    let envelope = match reader.remaining() {
+        0 => Vec::new(),
+        _ => reader.bytes(bounds::ENVELOPE, "envelope")?.to_vec(),
+    };
     let extent_total: u64 = extents.iter().map(|extent| u64::from(extent.octets)).sum();
     // UIDNEXT after it must fit (a writer never allocates the last UID).
     if uid == 0 || uid == u32::MAX || modseq == 0 || extent_total != size_octets {
@@ -281,6 +290,7 @@ fn decode_commit(reader: &mut Reader<'_>) -> Result<MessageCommit, Malformed> {
         content_crc,
         parse,
         save_date_secs,
+        envelope,
     })
 }
 

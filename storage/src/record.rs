@@ -85,6 +85,10 @@ pub struct MessageCommit {
     /// RFC 8514 save date: when the message was saved into its mailbox. `None` only in
     /// commits written by format version 1, which did not record it.
     pub save_date_secs: Option<i64>,
+    /// The delivery envelope, opaque here (SMTP/LMTP keep the RFC 3461 DSN parameters for
+    /// the outbound work to come); empty when there is none, and in commits written before
+    /// format version 4.
+    pub envelope: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -379,6 +383,7 @@ pub(crate) mod bounds {
     pub const KEYWORDS: usize = KEYWORDS_PER_MESSAGE_MAX;
     pub const EXTENTS: usize = EXTENTS_PER_MESSAGE_MAX;
     pub const PARSE: usize = PARSE_OCTETS_MAX;
+    pub const ENVELOPE: usize = crate::limits::ENVELOPE_OCTETS_MAX;
     pub const UID_RANGES: usize = UID_RANGES_PER_RECORD_MAX;
     pub const RELOCATIONS: usize = crate::limits::RELOCATIONS_PER_RECORD_MAX;
 }

@@ -47,6 +47,7 @@ pub(crate) fn samples() -> Vec<Record<'static>> {
         content_crc: 0xabcd,
         parse: b"header=120;parts=1".to_vec(),
         save_date_secs: Some(1_700_000_123),
+        envelope: Vec::new(),
     };
     let change = FlagChange {
         mailbox: mailbox(),
@@ -79,6 +80,7 @@ pub(crate) fn samples() -> Vec<Record<'static>> {
         // Format version 1 forms (no save date, no condition), then version 2's.
         Record::MessageCommit(MessageCommit {
             save_date_secs: None,
+            envelope: Vec::new(),
             ..commit.clone()
         }),
         Record::MessageCommit(commit),
@@ -239,6 +241,7 @@ fn version_one_commits_decode_and_bad_copies_are_refused() {
         decoded,
         Record::MessageCommit(MessageCommit {
             save_date_secs: None,
+            envelope: Vec::new(),
             ..commit.clone()
         })
     );
@@ -340,4 +343,27 @@ fn version_two_creates_decode_and_bad_special_uses_are_refused() {
             special_use: None
         })
     );
+}
+
+/// Format version 4: a commit carries its delivery envelope after the save date, and a
+/// commit without one is the same bytes as in version 3.
+#[test]
+fn commits_carry_their_envelope() {
+    let samples = samples();
+    let Record::MessageCommit(commit) = &samples[2] else {
+        panic!("sample 2 is a commit");
+    };
+    let envelope =
+        b"MAIL FROM:<a@example.org> RET=HDRS\r\nRCPT TO:<b@example.org> NOTIFY=NEVER\r\n";
+    let with_envelope = Record::MessageCommit(MessageCommit {
+        envelope: envelope.to_vec(),
+        ..commit.clone()
+    });
+    let mut bytes = Vec::new();
+    record::encode(&with_envelope, CONTEXT, &mut bytes);
+    let mut plain = Vec::new();
+    record::encode(&samples[2], CONTEXT, &mut plain);
+    assert_eq!(bytes.len(), plain.len() + 4 + envelope.len());
+    let (decoded, _) = record::decode(&bytes, CONTEXT).expect("decodes");
+    assert_eq!(decoded, with_envelope);
 }

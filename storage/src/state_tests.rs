@@ -158,6 +158,7 @@ impl Harness {
             content_crc: 0,
             parse: Vec::new(),
             save_date_secs,
+            envelope: Vec::new(),
         };
         self.apply(&Record::MessageCommit(commit));
         let model = self.model.get_mut(&mailbox).expect("mailbox");

@@ -224,6 +224,7 @@ fn copies_keep_metadata_count_against_quota_and_stay_in_the_account() {
             flags: SystemFlags::SEEN.union(SystemFlags::FLAGGED),
             keywords: vec!["work".into(), "$Junk".into()],
             parse: b"parse-7".to_vec(),
+            envelope: Vec::new(),
         };
         let (uid, _) = writer
             .commit_saved(inbox, first, 5000)
@@ -604,6 +605,7 @@ fn a_version_one_log_opens_and_new_writes_start_a_new_segment() {
         content_crc: crc32fast::hash(body),
         parse: b"old".to_vec(),
         save_date_secs: None,
+        envelope: Vec::new(),
     });
     let offset = bytes.len() as u64;
     record::encode(&commit, FrameContext { salt, offset }, &mut bytes);

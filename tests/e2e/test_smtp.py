@@ -628,3 +628,28 @@ def test_swaks_large_message_read_back_exactly(server, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     for user in (ALICE, BOB):
         assert_delivered(server, user, content)
+
+
+def test_dsn_parameters_are_stored_with_each_copy(server):
+    """RFC 3461: RET and ENVID of MAIL, NOTIFY and ORCPT of each RCPT are kept with the
+    message (for the DSNs the outbound work will send): they are in the log once the 250 is
+    given, with the copy of each account, in the parameters' own syntax."""
+    bob = f"bob@{DOMAIN}"
+    with smtplib.SMTP("127.0.0.1", server.port("smtp"), timeout=10) as client:
+        client.ehlo("mta.example")
+        assert client.has_extn("dsn")
+        refused = client.sendmail(
+            SENDER,
+            [ALICE, bob],
+            b"Subject: dsn\r\n\r\nbody\r\n",
+            mail_options=["RET=HDRS", "ENVID=QQ314159"],
+            rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;Alice+40example.test"],
+        )
+        assert refused == {}
+    logs = b"".join(path.read_bytes() for path in server.data_dir.glob("shard-*/seg-*.log"))
+    for recipient in (ALICE, bob):
+        envelope = (
+            f"MAIL FROM:<{SENDER}> RET=HDRS ENVID=QQ314159\r\n"
+            f"RCPT TO:<{recipient}> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Alice+40example.test\r\n"
+        ).encode()
+        assert envelope in logs, recipient
