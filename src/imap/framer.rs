@@ -217,7 +217,8 @@ impl Framer {
 
     /// A line ended (it is in `pending` from `line_start`, CRLF included).
     fn line_complete(&mut self) -> Option<Frame> {
-        let text_end = line_text_end(&self.pending);
+        // Only the line's own CR counts: a literal before it may end in one.
+        let text_end = self.line_start + line_text_end(&self.pending[self.line_start..]);
         if self.state == State::AppendTail {
             return Some(self.append_tail(text_end));
         }
@@ -514,5 +515,79 @@ mod tests {
         let found = frames(&mut framer, rest, 64);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(command(&found[0]), b"b NOOP\r\n");
+    }
+
+    #[test]
+    fn a_literal_ending_in_cr_is_not_the_line_end() {
+        let mut framer = Framer::new();
+        let found = frames(&mut framer, b"a LOGIN {2+}\r\nx\r\n", 64);
+        assert_eq!(command(&found[0]), b"a LOGIN {2+}\r\nx\r\n");
+    }
+
+    /// Random bytes built from IMAP-ish pieces, fed in random splits with APPEND literals
+    /// streamed or refused: the framer never panics and never takes more than it is given.
+    #[test]
+    fn random_streams_never_panic() {
+        let pieces: [&[u8]; 14] = [
+            b"a1 ",
+            b"APPEND ",
+            b"INBOX ",
+            b"{5}\r\n",
+            b"{3+}\r\n",
+            b"~{2}\r\n",
+            b"hello",
+            b"\r\n",
+            b"\n",
+            b"(\\Seen) ",
+            b"\"quoted {9}\" ",
+            b"{99999999999}\r\n",
+            b"LOGIN x y",
+            b"\x00\xff",
+        ];
+        let mut random = crate::testing::Random(0x1a2b_3c4d);
+        for _ in 0..2_000 {
+            let mut input = Vec::new();
+            for _ in 0..random.below(24) {
+                input.extend_from_slice(pieces[random.below(pieces.len())]);
+            }
+            let mut framer = Framer::new();
+            let mut streaming = 0u64;
+            let mut at = 0;
+            while at < input.len() {
+                let end = (at + 1 + random.below(16)).min(input.len());
+                let mut rest = &input[at..end];
+                at = end;
+                loop {
+                    if streaming > 0 {
+                        let take =
+                            usize::try_from(streaming).map_or(rest.len(), |s| s.min(rest.len()));
+                        rest = &rest[take..];
+                        streaming -= take as u64;
+                        if streaming > 0 {
+                            break;
+                        }
+                        framer.literal_streamed();
+                    }
+                    let (consumed, frame) = framer.next(rest);
+                    assert!(consumed <= rest.len());
+                    rest = &rest[consumed..];
+                    match frame {
+                        Frame::More => break,
+                        Frame::Command(bytes) => {
+                            let _ = super::super::command::parse_command(&bytes);
+                        }
+                        Frame::Append(start) if start.message.literal.octets % 2 == 0 => {
+                            framer.refuse_literal(&start.message.literal)
+                        }
+                        Frame::Append(start) => streaming = start.message.literal.octets,
+                        Frame::AppendNext(next) if next.literal.octets == 0 => {
+                            framer.literal_streamed()
+                        }
+                        Frame::AppendNext(next) => streaming = next.literal.octets,
+                        _ => {}
+                    }
+                }
+            }
+        }
     }
 }

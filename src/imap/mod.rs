@@ -14,7 +14,7 @@ mod copy;
 pub mod driver;
 mod fetch;
 mod flags;
-mod framer;
+pub mod framer;
 mod idle;
 mod mailboxes;
 mod messages;

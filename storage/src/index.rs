@@ -214,6 +214,12 @@ impl MessageIndex {
         lost
     }
 
+    /// Frees the spare capacity left by growth (after recovery).
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+        self.more_extents.shrink_to_fit();
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

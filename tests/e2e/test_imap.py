@@ -655,3 +655,24 @@ def test_create_special_use(server):
         b"h OK LIST completed\r\n",
     ]
     raw.close()
+
+
+def test_pop3_deletions_reach_imap_sessions_as_expunges(server):
+    import poplib
+
+    client = connect(server)
+    for n in range(3):
+        client.append("INBOX", None, None, MESSAGE + f"{n}\r\n".encode())
+    ok(client.select("INBOX"))
+    pop = poplib.POP3("127.0.0.1", server.port("pop3"), timeout=TIMEOUT_SECS)
+    pop.user(ALICE)
+    pop.pass_(USERS[ALICE])
+    assert pop.stat()[0] == 3
+    pop.dele(2)
+    pop.quit()
+    client.noop()
+    assert client.untagged_responses.get("EXPUNGE") == [b"2"], client.untagged_responses
+    data = ok(client.fetch("1:*", "(BODY.PEEK[TEXT])"))
+    bodies = [item[1] for item in data if isinstance(item, tuple)]
+    assert bodies == [b"Hello Alice,\r\nthis is the body.\r\n0\r\n", b"Hello Alice,\r\nthis is the body.\r\n2\r\n"]
+    client.logout()
