@@ -7,6 +7,7 @@ Python's smtplib/poplib/imaplib and Debian's swaks, fetchmail and the like.
 
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import ssl
@@ -121,3 +122,6 @@ def server(tmp_path):
     yield instance
     code = instance.stop()
     assert code in (0, None), f"server exit code {code}"
+    # Every server preallocates its log segments (256 MiB each) and pytest keeps the temporary
+    # directories of its last runs: a passing test's mail is removed at once.
+    shutil.rmtree(instance.data_dir, ignore_errors=True)
