@@ -220,7 +220,7 @@ impl Driver {
                 },
                 Frame::Append(start) => {
                     self.bad_commands = 0;
-                    self.append(start).await
+                    Box::pin(self.append(start)).await
                 }
                 Frame::AppendNext(_) | Frame::AppendEnd => {
                     unreachable!("APPEND continuations are read by the APPEND command")
@@ -268,12 +268,16 @@ impl Driver {
                 self.state = SessionState::Logout;
                 return Next::Close;
             }
-            CommandBody::StartTls => return self.starttls(&tag).await,
-            CommandBody::Login { user, password } => return self.login(&tag, user, password).await,
+            // Commands that await run boxed: the connection's task is sized for the largest
+            // future it holds, and an idle session should hold a small one (IDLE's alone).
+            CommandBody::StartTls => return Box::pin(self.starttls(&tag)).await,
+            CommandBody::Login { user, password } => {
+                return Box::pin(self.login(&tag, user, password)).await;
+            }
             CommandBody::Authenticate {
                 mechanism,
                 initial_response,
-            } => return self.authenticate(&tag, &mechanism, initial_response).await,
+            } => return Box::pin(self.authenticate(&tag, &mechanism, initial_response)).await,
             CommandBody::Id(_) => {
                 self.out
                     .extend_from_slice(b"* ID (\"name\" \"Postern\")\r\n");
@@ -288,9 +292,11 @@ impl Driver {
                     self.ok(&tag, "NAMESPACE completed");
                 }
             }
-            CommandBody::Idle => return self.idle(&tag).await,
-            CommandBody::Compress { algorithm } => return self.compress(&tag, &algorithm).await,
-            body => return self.execute_mailbox_command(&tag, body).await,
+            CommandBody::Idle => return Box::pin(self.idle(&tag)).await,
+            CommandBody::Compress { algorithm } => {
+                return Box::pin(self.compress(&tag, &algorithm)).await;
+            }
+            body => return Box::pin(self.execute_mailbox_command(&tag, body)).await,
         }
         Next::Continue
     }
