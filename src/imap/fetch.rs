@@ -428,6 +428,16 @@ impl Driver {
         {
             return Ok(analysis);
         }
+        self.analyze_content(key, uid).await
+    }
+
+    /// Analyses a message stored without an analysis (before MIME analysis at ingest).
+    pub(super) async fn analyze_content(
+        &self,
+        key: MailboxKey,
+        uid: Uid,
+    ) -> Result<Analysis, StoreError> {
+        let store = self.shard.state.mail.store();
         let mut analyzer = Analyzer::new();
         let mut buffer = vec![0u8; READ_CHUNK_OCTETS];
         let mut offset = 0u64;

@@ -33,6 +33,8 @@ struct Candidate {
     recent: bool,
     sent_days: Option<i64>,
     header: Vec<u8>,
+    /// Subject, From, To, Cc, Bcc as the stored envelope has them.
+    fields: [Option<Vec<u8>>; 5],
     email_id: Option<String>,
     /// Needle → found, for BODY (false) and TEXT (true) keys.
     text_matches: HashMap<(bool, Vec<u8>), bool>,
@@ -42,6 +44,7 @@ struct Candidate {
 struct Needs {
     header: bool,
     analysis: bool,
+    envelope: bool,
     email_id: bool,
     texts: Vec<(bool, Vec<u8>)>,
     modseq: bool,
@@ -49,12 +52,16 @@ struct Needs {
 
 fn needs(key: &SearchKey, into: &mut Needs) {
     match key {
+        // From the envelope stored with the message: no read of the header.
         SearchKey::Bcc(_)
         | SearchKey::Cc(_)
         | SearchKey::From(_)
         | SearchKey::To(_)
-        | SearchKey::Subject(_)
-        | SearchKey::Header(..) => {
+        | SearchKey::Subject(_) => {
+            into.envelope = true;
+            into.analysis = true;
+        }
+        SearchKey::Header(..) => {
             into.header = true;
             into.analysis = true;
         }
@@ -123,6 +130,23 @@ fn header_values(header: &[u8], name: &[u8]) -> Vec<Vec<u8>> {
     values
 }
 
+/// The envelope fields a candidate carries, in `Candidate::fields` order.
+const ENVELOPE_FIELDS: [&[u8]; 5] = [b"Subject", b"From", b"To", b"Cc", b"Bcc"];
+
+/// SUBJECT/FROM/TO/CC/BCC: the stored envelope's value, or the header when a message has no
+/// stored analysis (then `header` was read instead).
+fn field_has(candidate: &Candidate, name: &[u8], needle: &[u8]) -> bool {
+    if !candidate.header.is_empty() {
+        return header_has(candidate, name, needle);
+    }
+    let index = ENVELOPE_FIELDS
+        .iter()
+        .position(|field| field.eq_ignore_ascii_case(name));
+    index
+        .and_then(|i| candidate.fields[i].as_deref())
+        .is_some_and(|value| header_value_contains(value, needle))
+}
+
 fn header_has(candidate: &Candidate, name: &[u8], needle: &[u8]) -> bool {
     header_values(&candidate.header, name)
         .iter()
@@ -161,11 +185,11 @@ fn matches(
         SearchKey::SentBefore(date) => c.sent_days.is_some_and(|d| d < date.days_since_epoch()),
         SearchKey::SentOn(date) => c.sent_days.is_some_and(|d| d == date.days_since_epoch()),
         SearchKey::SentSince(date) => c.sent_days.is_some_and(|d| d >= date.days_since_epoch()),
-        SearchKey::Bcc(s) => header_has(c, b"Bcc", s),
-        SearchKey::Cc(s) => header_has(c, b"Cc", s),
-        SearchKey::From(s) => header_has(c, b"From", s),
-        SearchKey::To(s) => header_has(c, b"To", s),
-        SearchKey::Subject(s) => header_has(c, b"Subject", s),
+        SearchKey::Bcc(s) => field_has(c, b"Bcc", s),
+        SearchKey::Cc(s) => field_has(c, b"Cc", s),
+        SearchKey::From(s) => field_has(c, b"From", s),
+        SearchKey::To(s) => field_has(c, b"To", s),
+        SearchKey::Subject(s) => field_has(c, b"Subject", s),
         SearchKey::Header(name, s) => header_has(c, name.as_bytes(), s),
         SearchKey::Body(needle) => c
             .text_matches
@@ -334,6 +358,7 @@ impl Driver {
                     recent: selected.is_recent(uid),
                     sent_days: None,
                     header: Vec::new(),
+                    fields: Default::default(),
                     email_id: None,
                     text_matches: HashMap::new(),
                 })
@@ -349,13 +374,21 @@ impl Driver {
         if wanted.analysis || wanted.email_id || !wanted.texts.is_empty() {
             let commit = store.read_commit(key, c.uid).await.map_err(|_| ())?;
             c.email_id = Some(super::fetch::email_id(key, commit.ingest));
-            if let Ok(decoded) = Analysis::decode(&commit.parse) {
+            let decoded = match Analysis::decode(&commit.parse) {
+                Ok(decoded) => Some(decoded),
+                Err(_) => self.analyze_content(key, c.uid).await.ok(),
+            };
+            if let Some(decoded) = decoded {
                 c.sent_days = decoded.sent_day_local();
+                for (slot, name) in c.fields.iter_mut().zip(ENVELOPE_FIELDS) {
+                    *slot = decoded.envelope_field(name).map(<[u8]>::to_vec);
+                }
                 header_octets = decoded.header_octets();
                 analysis = Some(decoded);
             }
         }
-        if wanted.header {
+        // Without a stored analysis the envelope fields come from the header itself.
+        if wanted.header || (wanted.envelope && analysis.is_none()) {
             let end = header_octets.min(SEARCH_HEADER_OCTETS_MAX);
             c.header = vec![0u8; end as usize];
             let mut filled = 0;

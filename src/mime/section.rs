@@ -117,6 +117,26 @@ impl Analysis {
         Some((utc + zone_offset_secs(raw)).div_euclid(86_400))
     }
 
+    /// The raw, unfolded value of the first Subject, From, To, Cc or Bcc field (names compared
+    /// case-insensitively), as ENVELOPE holds it; None for other names or an absent field.
+    pub fn envelope_field(&self, name: &[u8]) -> Option<&[u8]> {
+        let envelope = self.envelope();
+        let field = if name.eq_ignore_ascii_case(b"Subject") {
+            &envelope.subject
+        } else if name.eq_ignore_ascii_case(b"From") {
+            &envelope.from
+        } else if name.eq_ignore_ascii_case(b"To") {
+            &envelope.to
+        } else if name.eq_ignore_ascii_case(b"Cc") {
+            &envelope.cc
+        } else if name.eq_ignore_ascii_case(b"Bcc") {
+            &envelope.bcc
+        } else {
+            return None;
+        };
+        field.as_deref()
+    }
+
     /// The raw, unfolded Subject (encoded words not decoded).
     pub fn subject(&self) -> Option<&[u8]> {
         self.envelope().subject.as_deref()

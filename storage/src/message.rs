@@ -20,6 +20,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+/// The first read of a commit record: enough for nearly all of them.
+const COMMIT_READ_OCTETS: usize = 4096;
+
 /// Octets of a content-chunk payload before its data (partition u32, ingest u64).
 pub const CHUNK_DATA_OFFSET: u64 = RECORD_HEADER_OCTETS as u64 + 12;
 
@@ -321,20 +324,25 @@ impl<D: Disk + 'static> Store<D> {
             .log
             .segment(sequence)
             .ok_or_else(|| damaged("no such segment"))?;
-        let header = file
-            .read_at(offset, RECORD_HEADER_OCTETS)
+        // One read covers most commit records (header, extents and a MIME analysis of a few
+        // hundred octets); a larger one takes a second read for the rest.
+        let first = file
+            .read_at(offset, COMMIT_READ_OCTETS)
             .await
             .map_err(StoreError::Read)?;
-        let length = header
+        let length = first
             .get(4..8)
             .and_then(|field| field.try_into().ok())
             .map(u32::from_le_bytes)
             .ok_or_else(|| damaged("short header"))?;
         let framed = RECORD_HEADER_OCTETS + (length as usize).min(RECORD_PAYLOAD_OCTETS_MAX);
-        let bytes = file
-            .read_at(offset, framed)
-            .await
-            .map_err(StoreError::Read)?;
+        let bytes = if framed <= first.len() {
+            first
+        } else {
+            file.read_at(offset, framed)
+                .await
+                .map_err(StoreError::Read)?
+        };
         let context = FrameContext { salt, offset };
         match record::decode(&bytes, context) {
             Ok((Record::MessageCommit(commit), _))
