@@ -8,6 +8,8 @@ PASSWORD = "bench-password"
 INGEST_PATTERN = "user%d@" + DOMAIN
 # Used only to check that each server works; it is not among the measured accounts.
 PROBE_ADDRESS = "probe@" + DOMAIN
+# IMAP idle-connections: one account per held connection.
+IDLE_PATTERN = "idle%d@" + DOMAIN
 
 
 def download_pattern(size):
@@ -16,10 +18,18 @@ def download_pattern(size):
     return f"pop{size}-%d@{DOMAIN}"
 
 
+def imap_mailbox_address(messages):
+    """The one account whose INBOX holds `messages` messages for the IMAP reading legs."""
+    return f"box{messages}@{DOMAIN}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Accounts:
     count: int
     download_sizes: tuple = ()
+    # IMAP: message counts of the large mailboxes (one account each), and the idle accounts.
+    imap_mailboxes: tuple = ()
+    idle_count: int = 0
     password: str = PASSWORD
 
     def numbered(self, pattern):
@@ -29,6 +39,8 @@ class Accounts:
         addresses = self.numbered(INGEST_PATTERN)
         for size in self.download_sizes:
             addresses += self.numbered(download_pattern(size))
+        addresses += [imap_mailbox_address(messages) for messages in self.imap_mailboxes]
+        addresses += [IDLE_PATTERN % number for number in range(1, self.idle_count + 1)]
         return addresses + [PROBE_ADDRESS]
 
     def write_passwd_file(self, path, home_of=None):

@@ -18,7 +18,7 @@ import time
 from . import install, loader, machine, processes, report, runner
 from .accounts import Accounts
 from .certificate import make_certificate
-from .scenarios import DOVECOT_NO_FSYNC, MODES, download_sizes
+from .scenarios import DOVECOT_NO_FSYNC, MODES, download_sizes, idle_account_count, imap_mailboxes
 
 # Written into a working directory we created, so a later run may empty it and nothing else.
 WORKDIR_MARKER = ".bench-compare"
@@ -27,6 +27,8 @@ README = processes.ROOT / "bench" / "README.md"
 # --publish replaces what bench/README.md has between these lines with the new headline.
 HEADLINE_START = "<!-- latest headline: written by bench/compare --publish -->"
 HEADLINE_END = "<!-- end of latest headline -->"
+# Beyond two inotify instances per held connection, for the servers' other processes.
+INOTIFY_INSTANCES_SPARE = 1024
 
 
 def parse_arguments(argv):
@@ -48,6 +50,8 @@ def parse_arguments(argv):
     parser.add_argument("--dovecot-fsync", choices=("always", "optimized"), default="always",
                         help="Dovecot's mail_fsync for the fsync legs (default always)")
     parser.add_argument("--load-cpus", help="CPUs to pin the load generator to, e.g. 1")
+    parser.add_argument("--only", action="append", metavar="PREFIX",
+                        help="run only the scenarios whose key starts with PREFIX (e.g. imap); repeatable")
     parser.add_argument("--publish", action="store_true",
                         help="also write bench/reports/<date>.md and its plots")
     parser.add_argument("--no-install", action="store_true",
@@ -65,7 +69,13 @@ def chosen_mode(arguments):
         "duration_secs": arguments.duration,
         "warmup_secs": arguments.warmup,
     }
-    return dataclasses.replace(mode, **{key: value for key, value in overrides.items() if value is not None})
+    mode = dataclasses.replace(mode, **{key: value for key, value in overrides.items() if value is not None})
+    if arguments.only:
+        chosen = tuple(s for s in mode.scenarios if any(s.key.startswith(prefix) for prefix in arguments.only))
+        if not chosen:
+            raise SystemExit(f"--only {' '.join(arguments.only)} matches no scenario of mode {mode.name}")
+        mode = dataclasses.replace(mode, scenarios=chosen)
+    return mode
 
 
 def log(message):
@@ -95,14 +105,24 @@ def measure_machine(workdir):
 
 def measure(arguments, mode, workdir, load_before_build):
     """Everything that needs servers; returns the run description and the legs' results."""
-    accounts = Accounts(mode.user_count, tuple(download_sizes(mode)))
+    accounts = Accounts(
+        mode.user_count,
+        tuple(download_sizes(mode)),
+        imap_mailboxes=tuple(imap_mailboxes(mode)),
+        idle_count=idle_account_count(mode, mode.user_count),
+    )
     run = {
         "date": datetime.date.today().isoformat(),
         "command": "bench/compare " + shlex.join(sys.argv[1:]),
         "mode": dataclasses.asdict(mode) | {"scenarios": [scenario.key for scenario in mode.scenarios]},
         "machine": measure_machine(workdir) | {"load_average_before_build": load_before_build},
         "dovecot_fsync": arguments.dovecot_fsync,
+        "only": arguments.only,
     }
+    held = [scenario.connections for scenario in mode.scenarios if scenario.holds_connections]
+    if held:
+        before, during = machine.raise_inotify_instances(2 * max(held) + INOTIFY_INSTANCES_SPARE, log)
+        run["inotify_max_user_instances"] = {"before": before, "during": during}
     certificate, key = make_certificate(workdir / "tls")
     with_no_fsync = any(scenario.competitor == DOVECOT_NO_FSYNC for scenario in mode.scenarios)
     servers = runner.Servers(workdir, accounts, certificate, key, with_no_fsync, arguments.dovecot_fsync)
@@ -132,21 +152,32 @@ def load_saved(workdir):
         MODES[run["mode"]["name"]],
         **{key: value for key, value in run["mode"].items() if key not in ("name", "scenarios")},
     )
+    # A run limited with --only reports the scenarios it ran.
+    ran = run["mode"].get("scenarios")
+    if ran is not None:
+        mode = dataclasses.replace(mode, scenarios=tuple(s for s in mode.scenarios if s.key in ran))
     return run, mode, legs
 
 
-def write_report(workdir, run, mode, legs, publish):
+def write_report(workdir, run, mode, legs, publish, partial=False):
     plots = report.write_plots(mode, report.summarise_all(mode, legs), workdir / "plots")
     path = workdir / "REPORT.md"
     path.write_text(report.render(run, mode, legs, plots, "plots/"))
     log(f"report: {path}")
     if publish:
-        published = REPORTS_DIR / f"{run['date']}.md"
-        plots_dir = REPORTS_DIR / run["date"]
+        # A quick, smoke or --only run never replaces a full standard report of the same day.
+        name = run["date"] if mode.name == "standard" else f"{run['date']}-{mode.name}"
+        for prefix in run.get("only") or ():
+            name += "-" + "".join(c if c.isalnum() or c == "-" else "_" for c in prefix)
+        published = REPORTS_DIR / f"{name}.md"
+        plots_dir = REPORTS_DIR / name
         report.write_plots(mode, report.summarise_all(mode, legs), plots_dir)
-        published.write_text(report.render(run, mode, legs, plots, f"{run['date']}/"))
-        update_readme(report.readme_headline(run, mode, legs, f"reports/{published.name}"))
-        log(f"published: {published}, headline in {README}")
+        published.write_text(report.render(run, mode, legs, plots, f"{name}/"))
+        if partial:
+            log(f"published: {published}; {README}'s headline is left alone (a run with --only)")
+        else:
+            update_readme(report.readme_headline(run, mode, legs, f"reports/{published.name}"))
+            log(f"published: {published}, headline in {README}")
     print("\n" + report.headline_rows(mode, legs))
 
 
@@ -166,7 +197,7 @@ def main(argv=None):
     if arguments.report_only:
         workdir = arguments.workdir.resolve()
         run, mode, legs = load_saved(workdir)
-        write_report(workdir, run, mode, legs, arguments.publish)
+        write_report(workdir, run, mode, legs, arguments.publish, partial=bool(run.get("only")))
         return 0
     if os.geteuid() != 0:
         raise SystemExit("bench/compare runs as root: its Postfix and Dovecot instances need it")
@@ -183,7 +214,7 @@ def main(argv=None):
     run["machine"]["fdatasync_per_sec_at_end"] = machine.fdatasync_rate(workdir)
     run["machine"]["load_average_at_end"] = os.getloadavg()
     save_run(workdir, run)
-    write_report(workdir, run, mode, legs, arguments.publish)
+    write_report(workdir, run, mode, legs, arguments.publish, partial=bool(arguments.only))
     return exit_code(mode, legs)
 
 

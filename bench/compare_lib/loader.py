@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from .accounts import DOMAIN, INGEST_PATTERN, download_pattern
+from .accounts import DOMAIN, IDLE_PATTERN, INGEST_PATTERN, download_pattern, imap_mailbox_address
 from .install import LOAD_BINARY
 
 LEG_TIMEOUT_MARGIN_SECS = 120
@@ -16,12 +16,24 @@ def load_binary():
     return os.environ.get("POSTERN_LOAD", str(LOAD_BINARY))
 
 
-def command(scenario, mode, port, accounts, seed, json_path, load_cpus):
-    users = download_pattern(scenario.size) if scenario.protocol == "pop3" else INGEST_PATTERN
+def accounts_of(scenario, accounts):
+    """(--users, --user-count) for a leg."""
+    if scenario.protocol == "pop3":
+        return download_pattern(scenario.size), accounts.count
+    if scenario.mailbox_messages:
+        return imap_mailbox_address(scenario.mailbox_messages), 1
+    if scenario.imap in ("idle-latency", "idle-connections"):
+        return IDLE_PATTERN, accounts.idle_count
+    return INGEST_PATTERN, accounts.count
+
+
+def command(scenario, mode, server, accounts, seed, json_path, load_cpus):
+    users, user_count = accounts_of(scenario, accounts)
     arguments = [
         load_binary(), scenario.protocol,
-        "--host", "127.0.0.1", "--port", str(port), "--tls", scenario.tls,
-        "--from", f"load@{DOMAIN}", "--users", users, "--user-count", str(accounts.count),
+        "--host", "127.0.0.1", "--port", str(server.ports[scenario.protocol]), "--tls", scenario.tls,
+        "--tls-server-name", "localhost",
+        "--from", f"load@{DOMAIN}", "--users", users, "--user-count", str(user_count),
         "--password", accounts.password,
         "--connections", str(scenario.connections),
         "--duration", f"{mode.duration_secs}s", "--warmup", f"{mode.warmup_secs}s",
@@ -29,6 +41,12 @@ def command(scenario, mode, port, accounts, seed, json_path, load_cpus):
     ]
     if scenario.protocol == "pop3":
         arguments += ["--pop3-mode", "retr"]
+    elif scenario.protocol == "imap":
+        arguments += ["--imap-scenario", scenario.imap, *scenario.extra]
+        if scenario.imap == "idle-latency":
+            arguments += ["--lmtp-port", str(server.ports["lmtp"])]
+        if scenario.holds_connections:
+            arguments += ["--server-pid", str(server.pid())]
     else:
         arguments += ["--size", scenario.size, "--recipients", str(scenario.recipients)]
     if load_cpus:
@@ -48,6 +66,10 @@ def run_leg(arguments, json_path, log_path, timeout_secs):
     if not json_path.exists():
         tail = log_path.read_text()[-ERROR_TAIL_CHARS:]
         return {"failed": f"postern-load exited {result.returncode}: {tail}"}
-    report = json.loads(json_path.read_text())
+    try:
+        report = json.loads(json_path.read_text())
+    except (OSError, ValueError) as error:
+        # A full disk leaves an empty file: the leg failed, the run goes on.
+        return {"failed": f"postern-load exited {result.returncode}; its JSON is unreadable: {error}"}
     report["exit_code"] = result.returncode
     return report

@@ -1,7 +1,9 @@
 """Step 4: what the figures must be read against — the machine, its disk's fdatasync rate and
 its loopback bandwidth."""
 
+import atexit
 import os
+import pathlib
 import platform
 import socket
 import subprocess
@@ -131,3 +133,20 @@ def read_lines(path):
             return file.readlines()
     except OSError:
         return []
+
+
+INOTIFY_INSTANCES = pathlib.Path("/proc/sys/fs/inotify/max_user_instances")
+
+
+def raise_inotify_instances(needed, log):
+    """Dovecot takes an inotify instance per imap process in IDLE; past the kernel's per-user
+    limit (128 by default) it disables inotify for the session, which then polls and is never
+    hibernated. Raised for the run, as a site with many IDLE clients would, and restored at exit.
+    Returns (before, during)."""
+    before = int(INOTIFY_INSTANCES.read_text())
+    if before >= needed:
+        return before, before
+    INOTIFY_INSTANCES.write_text(f"{needed}\n")
+    atexit.register(INOTIFY_INSTANCES.write_text, f"{before}\n")
+    log(f"fs.inotify.max_user_instances raised from {before} to {needed} for this run")
+    return before, needed

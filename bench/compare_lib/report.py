@@ -1,7 +1,10 @@
 """Step 6: REPORT.md with the machine, a headline table, a table and a latency plot per scenario."""
 
 from . import svg
-from .statistics import PERCENTILES, ratio, summarise
+from .fill import IMAP_SENDERS, IMAP_TEXT_EVERY, IMAP_TOPICS
+from .scenarios import IDLE_SETTLE_SECS
+from .servers.dovecot import IMAP_HIBERNATE_TIMEOUT_SECS
+from .statistics import PERCENTILES, ratio, summarise, summarise_hold
 
 COMPETITOR_LABELS = {"dovecot": "Dovecot", "postfix": "Postfix→Dovecot", "dovecot-nofsync": "Dovecot (no fsync)"}
 
@@ -23,6 +26,48 @@ DURABILITY_NOTES = """\
   after the load stopped, to hand everything to Dovecot.
 - **POP3**: each server's download accounts were filled over its own LMTP with the same
   messages before the first leg; RETR does not delete, so every leg reads the same mailboxes.
+"""
+
+IMAP_NOTES = """\
+## IMAP: what the legs read, and the Dovecot settings that matter
+
+- **Mailboxes**: the reading legs use one account whose INBOX was filled, on each server over its
+  own LMTP, with the same messages (the order can differ a little: eight connections filled it):
+  about 3–4 KiB each, 75% text/plain, 20% multipart/alternative, 5% multipart/mixed with an
+  attachment; {senders} senders, {topics} subjects (`SUBJECT invoice` matches 1 in {topics},
+  `FROM sender7@` 1 in {senders}), and the word `needle` in the body of 1 message in {text_every}.
+  All of a leg's connections log in to that one account (Dovecot's
+  `mail_max_userip_connections` is raised for it). APPEND goes to the ingest accounts' INBOX;
+  the IDLE legs use accounts of their own (`idle1..K@`), one per connection.
+- **mail_fsync** matters only to APPEND (and to the LMTP deliveries of idle-latency): with
+  {dovecot_fsync} Dovecot's tagged OK to APPEND comes after the fsyncs, as Postern's comes after
+  its log's fdatasync.
+- **Indexes**: Dovecot's defaults: `dovecot.index`, `.log` and `.cache` inside the Maildir, on
+  the same disk. The first SELECT after the fill builds the index, and the first FETCH of
+  ENVELOPE/BODYSTRUCTURE or SEARCH of a header fills `dovecot.index.cache` by parsing every message
+  file; the warm-up of the first leg absorbs that (only later legs are fully warm: compare
+  repeats). Without a full-text search plugin (`fts`), `SEARCH TEXT` reads every message file on
+  each search (from the page cache here). Postern answers flags and sizes from its in-memory
+  index, ENVELOPE and BODYSTRUCTURE from the MIME analysis stored at ingest, and SEARCH TEXT by
+  scanning message octets.
+- **IDLE**: Dovecot learns of a delivery through inotify, then waits a fixed 500 ms
+  (`NOTIFY_DELAY_MSECS` in lib-storage's `mailbox-watch.c`, not a setting) so that it reports a
+  burst of changes at once; Postern wakes the session when the delivery is committed. In the
+  idle-latency legs *latency* is from reading the LMTP 250 to reading `* n EXISTS` (0 when the
+  EXISTS came first); *exists* counts from the start of the delivery. In a closed loop the
+  rate is only the inverse of that latency, so the headline gives the p50.
+- **Processes and hibernation**: Dovecot serves each logged-in IMAP connection with its own imap
+  process (`service_count = 1`, Dovecot's default for imap); `imap_hibernate_timeout =
+  {hibernate}s` moves a session that IDLEs that long to the imap-hibernate process and ends its
+  imap process. Each imap process in IDLE needs an inotify instance (past the kernel's per-user
+  limit Dovecot disables inotify for the session, which then polls every 30 s and is never
+  hibernated): {inotify}. Each idle-connections leg starts on a freshly restarted server (so
+  nothing an earlier leg left, kept processes or allocator caches, hides the cost) and reads
+  memory {settle} s after each half of the set-ups, so Dovecot's sessions are hibernated by then. Memory is the server's process and all its
+  descendants, read from /proc: RSS counts shared pages once per process (so it overstates a
+  many-process server), PSS shares them out; *per connection* is all the growth ÷ connections,
+  *second half* the growth while the second half of the connections was opened (what one more
+  idle connection costs, without what was loaded once, like the mailbox index).
 """
 
 
@@ -104,18 +149,43 @@ def fdatasync_text(machine):
 
 
 def headline_section(mode, summaries):
-    lines = [
-        "## Headline (medians)", "",
-        "| scenario | Postern ops/s | other ops/s | Postern ÷ other | Postern p99 ms | other p99 ms |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for scenario in mode.scenarios:
+    lines = ["## Headline (medians)", ""]
+    holds = [scenario for scenario in mode.scenarios if scenario.holds_connections]
+    rates = [scenario for scenario in mode.scenarios if not scenario.holds_connections]
+    if rates:
+        lines += [
+            "| scenario | Postern ops/s | other ops/s | Postern ÷ other | Postern p99 ms | other p99 ms |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+    for scenario in rates:
         postern, other = summaries[scenario.key]
+        if scenario.latency_headline:
+            mine, theirs = postern.latency_ms["p50"], other.latency_ms["p50"]
+            lines.append(
+                f"| {scenario.title} (p50 ms, not ops/s) | {cell(mine, 2)} ms | {cell(theirs, 2)} ms | "
+                f"{ratio_cell(ratio(mine, theirs))} | "
+                f"{cell(postern.latency_ms['p99'], 2)} | {cell(other.latency_ms['p99'], 2)} |"
+            )
+            continue
         lines.append(
             f"| {scenario.title} | {cell(postern.ops_per_sec)} | {cell(other.ops_per_sec)} | "
             f"{ratio_cell(ratio(postern.ops_per_sec, other.ops_per_sec))} | "
             f"{cell(postern.latency_ms['p99'], 2)} | {cell(other.latency_ms['p99'], 2)} |"
         )
+    if holds:
+        lines += [
+            *([""] if rates else []),
+            "| idle IMAP connections | Postern held | Dovecot held | Postern KiB/connection | "
+            "Dovecot KiB/connection | Postern ÷ Dovecot |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for scenario in holds:
+            postern, other = summaries[scenario.key]
+            lines.append(
+                f"| {scenario.connections} sessions in IDLE, PSS of the second half | {cell(postern.held)} | "
+                f"{cell(other.held)} | {cell(postern.pss_kib_marginal, 1)} | {cell(other.pss_kib_marginal, 1)} | "
+                f"{ratio_cell(ratio(postern.pss_kib_marginal, other.pss_kib_marginal))} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -126,7 +196,9 @@ def secondary_rows(scenario, legs):
     for operation in scenario.secondary_operations:
         mine = summarise(runs.get("postern", []), operation)
         theirs = summarise(runs.get(scenario.competitor, []), operation)
-        rows.append((f"{operation}s/s", mine.ops_per_sec, theirs.ops_per_sec, 0))
+        # IMAP's steps run once per operation: their rate is the headline's.
+        if operation == "login":
+            rows.append((f"{operation}s/s", mine.ops_per_sec, theirs.ops_per_sec, 0))
         for name in ("p50", "p99"):
             rows.append((f"{operation} {name} latency, ms", mine.latency_ms[name], theirs.latency_ms[name], 2))
     return rows
@@ -134,10 +206,9 @@ def secondary_rows(scenario, legs):
 
 def scenario_section(scenario, postern, other, plot_link, extra_rows=()):
     label = COMPETITOR_LABELS[scenario.competitor]
-    rows = [
-        (scenario.unit, postern.ops_per_sec, other.ops_per_sec, 0),
-        ("MB/s", postern.mb_per_sec, other.mb_per_sec, 1),
-    ]
+    rows = [(scenario.unit, postern.ops_per_sec, other.ops_per_sec, 0)]
+    if scenario.counts_octets:
+        rows.append(("MB/s", postern.mb_per_sec, other.mb_per_sec, 1))
     rows += [(f"{name} latency, ms", postern.latency_ms[name], other.latency_ms[name], 2) for name, _ in PERCENTILES]
     rows += list(extra_rows)
     lines = [
@@ -166,6 +237,48 @@ def scenario_section(scenario, postern, other, plot_link, extra_rows=()):
     return "\n".join(lines) + "\n"
 
 
+def inotify_text(limits):
+    if not limits:
+        return "the run left `fs.inotify.max_user_instances` as it was"
+    if limits["before"] == limits["during"]:
+        return f"`fs.inotify.max_user_instances` was {limits['before']}, enough for these legs"
+    return (f"the runner raised `fs.inotify.max_user_instances` from {limits['before']} to "
+            f"{limits['during']} for the run, as such a site would, and restored it afterwards")
+
+
+def hold_section(scenario, postern, other):
+    """idle-connections: memory, not rates; lower is better throughout."""
+    label = COMPETITOR_LABELS[scenario.competitor]
+    rows = [
+        ("connections held (of attempted)", postern.held, other.held, 0),
+        ("answered DONE after the hold", postern.alive_at_end, other.alive_at_end, 0),
+        ("server processes while held", postern.processes_held, other.processes_held, 0),
+        ("server RSS before, MiB", postern.rss_mib_before, other.rss_mib_before, 1),
+        ("server RSS held, MiB", postern.rss_mib_held, other.rss_mib_held, 1),
+        ("RSS per connection, KiB", postern.rss_kib_per_connection, other.rss_kib_per_connection, 1),
+        ("PSS per connection, KiB", postern.pss_kib_per_connection, other.pss_kib_per_connection, 1),
+        ("RSS per connection, second half, KiB", postern.rss_kib_marginal, other.rss_kib_marginal, 1),
+        ("PSS per connection, second half, KiB", postern.pss_kib_marginal, other.pss_kib_marginal, 1),
+        ("set-up p50 (connect, LOGIN, SELECT, IDLE), ms", postern.set_up_ms["p50"], other.set_up_ms["p50"], 2),
+        ("set-up p99, ms", postern.set_up_ms["p99"], other.set_up_ms["p99"], 2),
+    ]
+    lines = [
+        f"### {scenario.title}", "",
+        f"Median (min–max) over {max(postern.runs, other.runs)} repeat(s) of {scenario.connections} "
+        f"connections attempted; ratios are Postern ÷ {label} (below 1: Postern uses less).", "",
+        f"| | Postern | {label} | Postern ÷ {label} |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, mine, theirs, digits in rows:
+        lines.append(f"| {name} | {cell(mine, digits)} | {cell(theirs, digits)} | {ratio_cell(ratio(mine, theirs))} |")
+    for name, summary in (("Postern", postern), (label, other)):
+        for limit in summary.limited_by:
+            lines.append(f"\n**{name} held fewer than attempted; the first failure:** `{limit[:300]}`")
+        for failure in summary.failures:
+            lines.append(f"\n**{name}: a leg failed:** `{failure.strip().splitlines()[-1][:300]}`")
+    return "\n".join(lines) + "\n"
+
+
 def percent(spread):
     if spread is None:
         return None
@@ -176,18 +289,21 @@ def summarise_all(mode, legs):
     summaries = {}
     for scenario in mode.scenarios:
         runs = legs.get(scenario.key, {})
+        summary = summarise_hold if scenario.holds_connections else (
+            lambda results, operation=scenario.operation: summarise(results, operation))
         summaries[scenario.key] = (
-            summarise(runs.get("postern", []), scenario.operation),
-            summarise(runs.get(scenario.competitor, []), scenario.operation),
+            summary(runs.get("postern", [])),
+            summary(runs.get(scenario.competitor, [])),
         )
     return summaries
 
 
 def write_plots(mode, summaries, directory):
     """One SVG per scenario; returns {scenario key: file name}."""
-    directory.mkdir(parents=True, exist_ok=True)
     names = {}
     for scenario in mode.scenarios:
+        if scenario.holds_connections:
+            continue
         postern, other = summaries[scenario.key]
         series = [
             ("Postern", medians(postern.latency_ms)),
@@ -196,6 +312,7 @@ def write_plots(mode, summaries, directory):
         image = svg.latency_plot(scenario.title, series)
         if image:
             name = f"{scenario.key}.svg"
+            directory.mkdir(parents=True, exist_ok=True)
             (directory / name).write_text(image)
             names[scenario.key] = name
     return names
@@ -219,10 +336,20 @@ def render(run, mode, legs, plot_names, plots_link_prefix):
         machine_section(run["machine"], run["versions"], leg_loads(legs)),
         headline_section(mode, summaries),
         DURABILITY_NOTES.format(dovecot_fsync=DOVECOT_FSYNC_TEXT[run.get("dovecot_fsync", "always")]),
-        "## Scenarios", "",
     ]
+    if any(scenario.protocol == "imap" for scenario in mode.scenarios):
+        parts.append(IMAP_NOTES.format(
+            senders=IMAP_SENDERS, topics=len(IMAP_TOPICS), text_every=IMAP_TEXT_EVERY,
+            dovecot_fsync=DOVECOT_FSYNC_TEXT[run.get("dovecot_fsync", "always")].split(":")[0],
+            hibernate=IMAP_HIBERNATE_TIMEOUT_SECS, settle=IDLE_SETTLE_SECS,
+            inotify=inotify_text(run.get("inotify_max_user_instances")),
+        ))
+    parts += ["## Scenarios", ""]
     for scenario in mode.scenarios:
         postern, other = summaries[scenario.key]
+        if scenario.holds_connections:
+            parts.append(hold_section(scenario, postern, other))
+            continue
         name = plot_names.get(scenario.key)
         link = f"{plots_link_prefix}{name}" if name else None
         parts.append(scenario_section(scenario, postern, other, link, secondary_rows(scenario, legs)))

@@ -5,13 +5,16 @@ import os
 import time
 
 from . import fill, loader, verify
-from .accounts import INGEST_PATTERN, download_pattern
-from .scenarios import DOVECOT, DOVECOT_NO_FSYNC, POSTFIX
+from .accounts import INGEST_PATTERN, download_pattern, imap_mailbox_address
+from .scenarios import DOVECOT, DOVECOT_NO_FSYNC, IDLE_SETTLE_SECS, POSTFIX
 from .servers.dovecot import Dovecot
 from .servers.postern import Postern
 from .servers.postfix import PostfixToDovecot
 
 POSTFIX_DRAIN_TIMEOUT_SECS = 600
+# The slowest set-up rate of idle sessions the leg's timeout allows for.
+HOLD_SET_UPS_PER_SEC_MIN = 20
+HOLD_QUIET_SECS = 3
 SEED_BASE = 20240601
 
 
@@ -52,6 +55,8 @@ class Servers:
         verify.verify_postern(self.postern, password, context)
         verify.verify_dovecot(self.dovecot, password, context)
         verify.verify_postfix(self.postfix, self.dovecot, password, context)
+        verify.verify_imap(self.postern, password, context)
+        verify.verify_imap(self.dovecot, password, context)
         if self.dovecot_no_fsync is not None:
             verify.verify_dovecot(self.dovecot_no_fsync, password, context)
 
@@ -67,6 +72,14 @@ class Servers:
             total = fill.fill(server.ports["lmtp"], accounts.numbered(pattern), size, count)
             elapsed = time.monotonic() - started
             log(f"filled {server.label}: {total} messages of {size} to {pattern} in {elapsed:.1f} s")
+        for messages in accounts.imap_mailboxes:
+            for server in (self.postern, self.dovecot):
+                address = imap_mailbox_address(messages)
+                started = time.monotonic()
+                fill.fill_imap(server.ports["lmtp"], address, messages)
+                elapsed = time.monotonic() - started
+                log(f"filled {server.label}: {messages} IMAP messages to {address} in {elapsed:.1f} s "
+                    f"({messages / elapsed:.0f}/s)")
 
     def versions(self):
         return {server.label: server.version() for server in self.all()}
@@ -76,10 +89,17 @@ def run_leg(servers, scenario, server_name, repeat, mode, accounts, directory, l
     server = servers.by_name[server_name]
     name = f"{scenario.key}.{server_name}.{repeat}"
     json_path = directory / f"{name}.json"
-    arguments = loader.command(
-        scenario, mode, server.ports[scenario.protocol], accounts, SEED_BASE + repeat, json_path, load_cpus
-    )
     timeout = mode.duration_secs + mode.warmup_secs + loader.LEG_TIMEOUT_MARGIN_SECS
+    if scenario.holds_connections:
+        # The ramp (two halves, each followed by a settle) comes before the hold.
+        timeout += 2 * IDLE_SETTLE_SECS + scenario.connections / HOLD_SET_UPS_PER_SEC_MIN
+        # A fresh server (a new pid, before the command names it), so that nothing an earlier
+        # leg left (processes kept for reuse, memory its allocator holds) hides what the
+        # connections cost; then a moment to settle.
+        server.stop()
+        server.start()
+        time.sleep(HOLD_QUIET_SECS)
+    arguments = loader.command(scenario, mode, server, accounts, SEED_BASE + repeat, json_path, load_cpus)
     load_average = os.getloadavg()[0]
     result = loader.run_leg(arguments, json_path, directory / f"{name}.log", timeout)
     result["load_average_at_start"] = load_average

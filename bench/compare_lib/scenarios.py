@@ -12,26 +12,50 @@ POSTFIX = "postfix"
 class Scenario:
     key: str
     title: str
-    protocol: str  # smtp | lmtp | pop3: the load tool's subcommand and the server port used
+    protocol: str  # smtp | lmtp | pop3 | imap: the load tool's subcommand and the server port used
     competitor: str
     size: str = "4k"
     recipients: int = 1
     connections: int = 16
     tls: str = "none"
+    imap: str = ""  # the load tool's --imap-scenario
+    mailbox_messages: int = 0  # IMAP: the large mailbox read (0: the ingest or idle accounts)
+    extra: tuple = ()  # further postern-load arguments
 
     @property
     def operation(self):
         """The load tool's operation whose figures are the headline."""
+        if self.protocol == "imap":
+            return IMAP_OPERATIONS[self.imap][0]
         return "retr" if self.protocol == "pop3" else "deliver"
 
     @property
     def secondary_operations(self):
-        """Operations shown under the headline one: a POP3 session's login."""
+        """Operations shown under the headline one: a POP3 session's login, IMAP's steps."""
+        if self.protocol == "imap":
+            return IMAP_OPERATIONS[self.imap][1]
         return ("login",) if self.protocol == "pop3" else ()
 
     @property
     def unit(self):
+        if self.protocol == "imap":
+            return IMAP_OPERATIONS[self.imap][2]
         return "messages retrieved/s" if self.protocol == "pop3" else "messages acknowledged/s"
+
+    @property
+    def counts_octets(self):
+        """Whether MB/s means something: messages or listings moved, not a search's answer."""
+        return self.imap in ("", "select-fetch-flags", "fetch-envelope", "fetch-body", "append")
+
+    @property
+    def latency_headline(self):
+        """idle-latency: in a closed loop its rate is only 1 ÷ latency; the headline is the p50."""
+        return self.imap == "idle-latency"
+
+    @property
+    def holds_connections(self):
+        """idle-connections: its figures are memory, not a rate."""
+        return self.imap == "idle-connections"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +67,83 @@ class Mode:
     user_count: int
     fill_messages_per_user: int
     scenarios: tuple
+
+
+# --imap-scenario → (headline operation, operations shown under it, unit of the headline rate).
+IMAP_OPERATIONS = {
+    "select-fetch-flags": ("select-fetch", ("select", "fetch"), "SELECT + UID FETCH 1:* listings/s"),
+    "fetch-envelope": ("fetch", (), "FETCHes of ENVELOPE and BODYSTRUCTURE/s"),
+    "fetch-body": ("fetch", (), "messages fetched/s"),
+    "append": ("append", (), "messages appended/s"),
+    "search": ("search", (), "searches/s"),
+    "idle-latency": ("notify", ("deliver", "exists"), "deliveries noticed in IDLE/s"),
+    "idle-connections": ("idle", (), "sessions set up/s"),
+}
+# idle-connections: the memory is read this long after each half of the set-ups, longer than
+# Dovecot's imap_hibernate_timeout so that its idle sessions are hibernated by then.
+IDLE_SETTLE_SECS = 8
+
+
+def messages_label(count):
+    return f"{count // 1000}k" if count % 1000 == 0 else str(count)
+
+
+def imap_scenario(kind, what, connections, mailbox_messages=0, tls="none", extra=(), key_extra=""):
+    mailbox = f", {messages_label(mailbox_messages)}-message mailbox" if mailbox_messages else ""
+    key = f"imap-{kind}{key_extra}" + (f"-{messages_label(mailbox_messages)}" if mailbox_messages else "")
+    key += f"-c{connections}" + ("" if tls == "none" else f"-{tls}")
+    title = (
+        f"IMAP {what}{mailbox}, {connections} connection{'s' if connections > 1 else ''}"
+        f"{', STARTTLS' if tls != 'none' else ''} — Postern vs Dovecot IMAP"
+    )
+    return Scenario(key, title, "imap", DOVECOT, connections=connections, tls=tls, imap=kind,
+                    mailbox_messages=mailbox_messages, extra=tuple(extra))
+
+
+def select_fetch_flags(messages, connections=4):
+    return imap_scenario("select-fetch-flags", "SELECT + UID FETCH 1:* (UID FLAGS)", connections, messages)
+
+
+def fetch_envelope(messages, window=100, connections=4):
+    what = f"FETCH {window} messages' ENVELOPE BODYSTRUCTURE" if window else "FETCH 1:* (ENVELOPE BODYSTRUCTURE)"
+    return imap_scenario("fetch-envelope", what, connections, messages, extra=("--window", str(window)),
+                         key_extra=f"-w{window}" if window else "-all")
+
+
+def fetch_body(messages, connections=16, tls="none"):
+    return imap_scenario("fetch-body", "FETCH BODY.PEEK[] of random messages", connections, messages, tls)
+
+
+def append(size="4k", connections=16):
+    return imap_scenario("append", f"APPEND of {size} messages", connections, extra=("--size", size),
+                         key_extra=f"-{size}")
+
+
+def search(key, messages, connections=4):
+    label = key.split()[0].lower()
+    return imap_scenario("search", f"SEARCH {key}", connections, messages, extra=("--search", key),
+                         key_extra=f"-{label}")
+
+
+def idle_latency(connections=16):
+    return imap_scenario("idle-latency", "IDLE: LMTP 250 → * EXISTS", connections)
+
+
+def idle_connections(count):
+    return imap_scenario("idle-connections", "idle sessions held (server memory)", count,
+                         extra=("--settle", f"{IDLE_SETTLE_SECS}s"))
+
+
+def imap_quick(messages):
+    return (
+        select_fetch_flags(messages),
+        fetch_envelope(messages),
+        fetch_body(messages),
+        append(),
+        search("SUBJECT invoice", messages),
+        search("TEXT needle", messages),
+        idle_latency(),
+    )
 
 
 INGEST_COMPETITOR_TITLES = {
@@ -77,13 +178,31 @@ SMOKE = Mode("smoke", 2, 1, 1, 32, 3, (
     ingest("smtp", POSTFIX),
     download(),
     ingest("lmtp", DOVECOT_NO_FSYNC),
+    *imap_quick(300),
+    idle_connections(64),
 ))
 QUICK = Mode("quick", 5, 2, 3, 100, 10, (
     ingest("lmtp", DOVECOT),
     ingest("smtp", POSTFIX),
     download(),
     ingest("lmtp", DOVECOT_NO_FSYNC),
+    *imap_quick(10_000),
+    idle_connections(1000),
 ))
+IMAP_STANDARD = (
+    select_fetch_flags(10_000),
+    select_fetch_flags(100_000),
+    fetch_envelope(10_000),
+    fetch_envelope(10_000, window=0, connections=2),
+    fetch_body(10_000),
+    fetch_body(10_000, tls="starttls"),
+    append(),
+    search("SUBJECT invoice", 10_000),
+    search("FROM sender7@", 10_000),
+    search("TEXT needle", 10_000),
+    idle_latency(),
+    idle_connections(10_000),
+)
 STANDARD = Mode("standard", 10, 2, 3, 100, 20, (
     ingest("lmtp", DOVECOT),
     ingest("smtp", POSTFIX),
@@ -91,6 +210,7 @@ STANDARD = Mode("standard", 10, 2, 3, 100, 20, (
     download(),
     download(tls="starttls"),
     ingest("lmtp", DOVECOT_NO_FSYNC),
+    *IMAP_STANDARD,
 ))
 FULL = Mode("full", 10, 2, 3, 100, 20, (
     ingest("lmtp", DOVECOT),
@@ -110,6 +230,8 @@ FULL = Mode("full", 10, 2, 3, 100, 20, (
     download(tls="starttls"),
     ingest("lmtp", DOVECOT_NO_FSYNC),
     ingest("lmtp", DOVECOT_NO_FSYNC, size="64k"),
+    *IMAP_STANDARD,
+    append("64k"),
 ))
 MODES = {mode.name: mode for mode in (SMOKE, QUICK, STANDARD, FULL)}
 
@@ -117,3 +239,16 @@ MODES = {mode.name: mode for mode in (SMOKE, QUICK, STANDARD, FULL)}
 def download_sizes(mode):
     """Message sizes the POP3 accounts must be filled with, one account set per size."""
     return sorted({scenario.size for scenario in mode.scenarios if scenario.protocol == "pop3"})
+
+
+def imap_mailboxes(mode):
+    """Message counts of the large IMAP mailboxes the mode reads, one account each."""
+    return sorted({scenario.mailbox_messages for scenario in mode.scenarios if scenario.mailbox_messages})
+
+
+def idle_account_count(mode, user_count):
+    """Accounts for IDLE: one per held connection, and enough for idle-latency's connections."""
+    counts = [scenario.connections for scenario in mode.scenarios if scenario.imap in ("idle-connections", "idle-latency")]
+    if not counts:
+        return 0
+    return max(counts + [user_count])

@@ -63,3 +63,50 @@ def ratio(numerator, denominator):
     if numerator is None or denominator is None or denominator.median == 0:
         return None
     return numerator.median / denominator.median
+
+
+@dataclasses.dataclass
+class HoldSummary:
+    """One server's idle-connections figures over its successful repeats (memory in KiB)."""
+    runs: int
+    failures: list
+    attempted: int
+    held: Spread
+    alive_at_end: Spread
+    processes_held: Spread
+    rss_mib_before: Spread
+    rss_mib_held: Spread
+    rss_kib_per_connection: Spread
+    pss_kib_per_connection: Spread
+    rss_kib_marginal: Spread
+    pss_kib_marginal: Spread
+    set_up_ms: dict  # "p50", "p99" -> Spread
+    limited_by: list
+
+
+def summarise_hold(results):
+    good = [result for result in results if "failed" not in result and "idle_connections" in result]
+    failures = [result["failed"] for result in results if "failed" in result]
+    holds = [result["idle_connections"] for result in good]
+    memories = [hold["server_memory"] for hold in holds if hold.get("server_memory")]
+
+    def of(values):
+        return Spread.of([value for value in values if value is not None])
+
+    set_up = [result.get("operations", {}).get("idle", {}).get("latency_us", {}) for result in good]
+    return HoldSummary(
+        runs=len(good),
+        failures=failures,
+        attempted=max([hold["connections_attempted"] for hold in holds] + [0]),
+        held=of(hold["connections_held"] for hold in holds),
+        alive_at_end=of(hold["connections_alive_at_end"] for hold in holds),
+        processes_held=of(memory["held"]["processes"] for memory in memories),
+        rss_mib_before=of(memory["before"]["rss_kib"] / 1024 for memory in memories),
+        rss_mib_held=of(memory["held"]["rss_kib"] / 1024 for memory in memories),
+        rss_kib_per_connection=of(memory["rss_kib_per_connection"] for memory in memories),
+        pss_kib_per_connection=of(memory.get("pss_kib_per_connection") for memory in memories),
+        rss_kib_marginal=of(memory.get("rss_kib_per_connection_marginal") for memory in memories),
+        pss_kib_marginal=of(memory.get("pss_kib_per_connection_marginal") for memory in memories),
+        set_up_ms={key: of(figures.get(key, 0) / 1000 for figures in set_up if figures) for key in ("p50", "p99")},
+        limited_by=sorted({hold["limited_by"] for hold in holds if hold.get("limited_by")}),
+    )

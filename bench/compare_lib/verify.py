@@ -1,10 +1,12 @@
-"""Before measuring, prove each server works: deliver one message, read it back over POP3.
+"""Before measuring, prove each server works: deliver one message, read it back over POP3 (and
+over IMAP where the IMAP legs run).
 
-Python's own smtplib and poplib are the clients; each check uses STARTTLS/STLS with the shared
-certificate, so TLS is verified too.
+Python's own smtplib, poplib and imaplib are the clients; each check uses STARTTLS/STLS with the
+shared certificate, so TLS is verified too.
 """
 
 import functools
+import imaplib
 import poplib
 import smtplib
 import ssl
@@ -64,11 +66,36 @@ def pop3_has(port, token, password, context):
         client.quit()
 
 
+def imap_has(port, token, password, context):
+    """Whether one of the newest messages of the probe's INBOX carries the token (over IMAP)."""
+    client = imaplib.IMAP4(HOST, port, timeout=CLIENT_TIMEOUT_SECS)
+    try:
+        client.starttls(ssl_context=context)
+        client.login(PROBE_ADDRESS, password)
+        status, data = client.select("INBOX", readonly=True)
+        if status != "OK":
+            raise VerificationFailed(f"IMAP SELECT on {port}: {data}")
+        count = int(data[0])
+        for number in range(count, max(0, count - MESSAGES_SCANNED_MAX), -1):
+            status, data = client.fetch(str(number), "(BODY.PEEK[])")
+            if status == "OK" and any(token.encode() in part[1] for part in data if isinstance(part, tuple)):
+                return True
+        return False
+    finally:
+        client.logout()
+
+
+def verify_imap(server, password, context):
+    """An LMTP delivery read back over IMAP with STARTTLS."""
+    read_back = functools.partial(imap_has, server.ports["imap"], password=password, context=context)
+    check_delivery(f"{server.label} LMTP → IMAP", functools.partial(deliver_lmtp, server.ports["lmtp"]), read_back)
+
+
 def check_delivery(what, deliver, read_back):
     token = uuid.uuid4().hex
     deliver(token)
     if not read_back(token):
-        raise VerificationFailed(f"{what}: the message delivered was not found over POP3")
+        raise VerificationFailed(f"{what}: the message delivered was not found")
 
 
 def verify_postern(postern, password, context):

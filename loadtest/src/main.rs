@@ -9,8 +9,8 @@ use clap::{Parser, ValueEnum};
 use postern_loadtest::report::Report;
 use postern_loadtest::run::{self, primary_operation};
 use postern_loadtest::scenario::{
-    self, Password, Pop3Mode, Protocol, SMOKE_CONNECTIONS, SMOKE_DURATION, Scenario, SizeProfile,
-    TlsMode,
+    self, ImapOptions, ImapScenario, Password, Pop3Mode, Protocol, SMOKE_CONNECTIONS,
+    SMOKE_DURATION, SMOKE_IDLE_CONNECTIONS, Scenario, SizeProfile, TlsMode,
 };
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
@@ -20,6 +20,7 @@ enum ProtocolArg {
     Smtp,
     Lmtp,
     Pop3,
+    Imap,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -36,10 +37,21 @@ enum Pop3ModeArg {
     Stat,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImapScenarioArg {
+    SelectFetchFlags,
+    FetchEnvelope,
+    FetchBody,
+    Append,
+    Search,
+    IdleLatency,
+    IdleConnections,
+}
+
 #[derive(Debug, Clone)]
 struct CpuList(Vec<usize>);
 
-/// Load generator for SMTP, LMTP and POP3 servers (Postern, Dovecot, Postfix, any other).
+/// Load generator for SMTP, LMTP, POP3 and IMAP servers (Postern, Dovecot, Postfix, any other).
 ///
 /// Closed loop by default (--connections N, each as fast as it goes); --rate R makes it open
 /// loop (R operations/s on a fixed timeline, latency measured from each operation's intended
@@ -51,12 +63,12 @@ struct CpuList(Vec<usize>);
 #[derive(Debug, Parser)]
 #[command(name = "postern-load", version)]
 struct Cli {
-    /// Protocol to drive: smtp (also submission), lmtp, pop3.
+    /// Protocol to drive: smtp (also submission), lmtp, pop3, imap.
     #[arg(value_enum)]
     protocol: ProtocolArg,
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// Default: the protocol's standard port (25/465, 24, 110/995).
+    /// Default: the protocol's standard port (25/465, 24, 110/995, 143/993).
     #[arg(long)]
     port: Option<u16>,
     /// none, starttls (STARTTLS/STLS) or implicit. Certificates are NOT verified.
@@ -70,7 +82,7 @@ struct Cli {
     users: String,
     #[arg(long, default_value_t = 100)]
     user_count: u32,
-    /// Password of every account (pop3, smtp --auth).
+    /// Password of every account (pop3, imap, smtp --auth).
     #[arg(long, conflicts_with = "password_pattern")]
     password: Option<String>,
     /// Per-account password pattern, e.g. 'pass%d'.
@@ -115,6 +127,32 @@ struct Cli {
     /// retr: login, STAT, RETR every message, QUIT; retr-dele: also DELE each; stat: no RETR.
     #[arg(long, value_enum, default_value = "retr")]
     pop3_mode: Pop3ModeArg,
+    /// imap: what to measure (see the README).
+    #[arg(long, value_enum, default_value = "select-fetch-flags")]
+    imap_scenario: ImapScenarioArg,
+    /// imap: the mailbox to select or append to.
+    #[arg(long, default_value = "INBOX")]
+    mailbox: String,
+    /// imap fetch-envelope: messages per FETCH (0: the whole mailbox, 1:*).
+    #[arg(long, default_value_t = scenario::WINDOW_MESSAGES_DEFAULT)]
+    window: u32,
+    /// imap search: the key(s) after SEARCH, e.g. 'SUBJECT fill' or 'TEXT needle'.
+    #[arg(long, default_value = "SUBJECT fill")]
+    search: String,
+    /// imap append: always wait for the server's + before the message, even with LITERAL+.
+    #[arg(long)]
+    synchronising_literals: bool,
+    /// imap idle-latency: the server's LMTP port, which delivers the mail IDLE waits for.
+    #[arg(long)]
+    lmtp_port: Option<u16>,
+    /// imap idle-connections: the server's pid; its memory (with its descendants') is read
+    /// from /proc before and after the connections are opened.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// imap idle-connections: wait this long after each half of the set-ups before reading the
+    /// server's memory.
+    #[arg(long, default_value = "1s", value_parser = scenario::parse_duration)]
+    settle: Duration,
     /// Run this long before measuring.
     #[arg(long, default_value = "2s", value_parser = scenario::parse_duration)]
     warmup: Duration,
@@ -144,6 +182,7 @@ fn scenario_from(cli: Cli) -> Result<(Scenario, Option<PathBuf>, bool), String> 
         ProtocolArg::Smtp => Protocol::Smtp,
         ProtocolArg::Lmtp => Protocol::Lmtp,
         ProtocolArg::Pop3 => Protocol::Pop3,
+        ProtocolArg::Imap => Protocol::Imap,
     };
     let tls = match cli.tls {
         TlsArg::None => TlsMode::None,
@@ -156,11 +195,13 @@ fn scenario_from(cli: Cli) -> Result<(Scenario, Option<PathBuf>, bool), String> 
         (Protocol::Lmtp, _) => 24,
         (Protocol::Pop3, TlsMode::Implicit) => 995,
         (Protocol::Pop3, _) => 110,
+        (Protocol::Imap, TlsMode::Implicit) => 993,
+        (Protocol::Imap, _) => 143,
     });
     let password = match (cli.password, cli.password_pattern) {
         (Some(password), _) => Password::Same(password),
         (None, Some(pattern)) => Password::Pattern(pattern),
-        (None, None) if protocol == Protocol::Pop3 || cli.auth => {
+        (None, None) if matches!(protocol, Protocol::Pop3 | Protocol::Imap) || cli.auth => {
             return Err("give --password or --password-pattern".into());
         }
         (None, None) => Password::Same(String::new()),
@@ -196,6 +237,24 @@ fn scenario_from(cli: Cli) -> Result<(Scenario, Option<PathBuf>, bool), String> 
             Pop3ModeArg::RetrDele => Pop3Mode::RetrDele,
             Pop3ModeArg::Stat => Pop3Mode::Stat,
         },
+        imap: ImapOptions {
+            scenario: match cli.imap_scenario {
+                ImapScenarioArg::SelectFetchFlags => ImapScenario::SelectFetchFlags,
+                ImapScenarioArg::FetchEnvelope => ImapScenario::FetchEnvelope,
+                ImapScenarioArg::FetchBody => ImapScenario::FetchBody,
+                ImapScenarioArg::Append => ImapScenario::Append,
+                ImapScenarioArg::Search => ImapScenario::Search,
+                ImapScenarioArg::IdleLatency => ImapScenario::IdleLatency,
+                ImapScenarioArg::IdleConnections => ImapScenario::IdleConnections,
+            },
+            mailbox: cli.mailbox,
+            window: cli.window,
+            search: cli.search,
+            synchronising_literals: cli.synchronising_literals,
+            lmtp_port: cli.lmtp_port,
+            server_pid: cli.server_pid,
+            settle_secs: cli.settle.as_secs_f64(),
+        },
         warmup_secs: cli.warmup.as_secs_f64(),
         operation_timeout_secs: cli.timeout.as_secs_f64(),
         cpus: cli.cpus.map(|list| list.0).unwrap_or_default(),
@@ -207,6 +266,11 @@ fn scenario_from(cli: Cli) -> Result<(Scenario, Option<PathBuf>, bool), String> 
         scenario.connections = SMOKE_CONNECTIONS;
         scenario.rate = None;
         scenario.warmup_secs = 0.0;
+        if scenario.protocol == Protocol::Imap
+            && scenario.imap.scenario == ImapScenario::IdleConnections
+        {
+            scenario.connections = SMOKE_IDLE_CONNECTIONS;
+        }
     }
     scenario.validate()?;
     Ok((scenario, cli.json, cli.quiet))
@@ -244,8 +308,16 @@ fn main() -> ExitCode {
         }
     }
     if scenario.smoke {
-        let primary = primary_operation(scenario.protocol);
+        let primary = primary_operation(&scenario);
         let succeeded = report.operation(primary).map_or(0, |report| report.count);
+        let hold_short = report.idle_connections.as_ref().is_some_and(|hold| {
+            hold.connections_alive_at_end != hold.connections_attempted
+                || (scenario.imap.server_pid.is_some() && hold.server_memory.is_none())
+        });
+        if hold_short {
+            eprintln!("postern-load: smoke check failed: not every idle connection was held");
+            return ExitCode::FAILURE;
+        }
         if report.errors() > 0 || succeeded == 0 {
             eprintln!(
                 "postern-load: smoke check failed: {} error(s), {succeeded} {primary} operation(s)",

@@ -4,9 +4,10 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use crate::imap::hold::HoldReport;
 use crate::recorder::OperationStats;
 use crate::run::Outcome;
-use crate::scenario::{Protocol, Scenario};
+use crate::scenario::{ImapScenario, Protocol, Scenario};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Latency {
@@ -56,6 +57,9 @@ pub struct Report<'a> {
     pub operations: Operations,
     pub generator_cpu: CpuReport,
     pub error_samples: Vec<String>,
+    /// IMAP idle-connections only: connections held and the server's memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_connections: Option<HoldReport>,
 }
 
 impl<'a> Report<'a> {
@@ -78,6 +82,7 @@ impl<'a> Report<'a> {
                 utilisation: outcome.cpu.utilisation(outcome.cpu_wall),
             },
             error_samples: outcome.recorder.error_samples().to_vec(),
+            idle_connections: outcome.hold.clone(),
         }
     }
 
@@ -112,6 +117,7 @@ impl<'a> Report<'a> {
         };
         let load = match scenario.protocol {
             Protocol::Pop3 => format!("pop3 mode {}", scenario.pop3_mode.name()),
+            Protocol::Imap => imap_load(scenario),
             Protocol::Smtp | Protocol::Lmtp => format!(
                 "size {}, {} recipient(s){}{}",
                 scenario.size,
@@ -168,6 +174,9 @@ impl<'a> Report<'a> {
             cpu.user_secs,
             cpu.system_secs
         ));
+        if let Some(hold) = &self.idle_connections {
+            text.push_str(&hold_text(hold));
+        }
         if !self.error_samples.is_empty() {
             text.push_str("\nerrors (samples):\n");
             for sample in &self.error_samples {
@@ -176,6 +185,76 @@ impl<'a> Report<'a> {
         }
         text
     }
+}
+
+fn imap_load(scenario: &Scenario) -> String {
+    let imap = &scenario.imap;
+    let detail = match imap.scenario {
+        ImapScenario::FetchEnvelope if imap.window == 0 => ", whole mailbox per FETCH".into(),
+        ImapScenario::FetchEnvelope => format!(", {} messages per FETCH", imap.window),
+        ImapScenario::Append => format!(
+            ", size {}{}",
+            scenario.size,
+            if imap.synchronising_literals {
+                ", synchronising literals"
+            } else {
+                ""
+            }
+        ),
+        ImapScenario::Search => format!(", SEARCH {}", imap.search),
+        ImapScenario::IdleLatency => format!(
+            ", size {}, LMTP port {}",
+            scenario.size,
+            imap.lmtp_port.unwrap_or_default()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "imap {}, mailbox {}{detail}",
+        imap.scenario.name(),
+        imap.mailbox
+    )
+}
+
+fn hold_text(hold: &HoldReport) -> String {
+    let mut text = format!(
+        "\nidle connections: {} of {} held, {} answered DONE at the end (open-file limit {})\n",
+        hold.connections_held,
+        hold.connections_attempted,
+        hold.connections_alive_at_end,
+        hold.open_files_limit
+    );
+    if let Some(memory) = &hold.server_memory {
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        text.push_str(&format!(
+            "server memory (pid {} and descendants, {} → {} processes): RSS {:.1} MiB → {:.1} MiB \
+             ({:.1} MiB at the end): {:.1} KiB per connection",
+            memory.pid,
+            memory.before.processes,
+            memory.held.processes,
+            mib(memory.before.rss_kib),
+            mib(memory.held.rss_kib),
+            mib(memory.at_end.rss_kib),
+            memory.rss_kib_per_connection
+        ));
+        if let Some(pss) = memory.pss_kib_per_connection {
+            text.push_str(&format!(" (PSS {pss:.1} KiB)"));
+        }
+        if let Some(marginal) = memory.rss_kib_per_connection_marginal {
+            text.push_str(&format!(
+                "; second half alone ({} → {} connections): {marginal:.1} KiB per connection",
+                memory.connections_at_half, hold.connections_held,
+            ));
+            if let Some(pss) = memory.pss_kib_per_connection_marginal {
+                text.push_str(&format!(" (PSS {pss:.1} KiB)"));
+            }
+        }
+        text.push('\n');
+    }
+    if let Some(limit) = &hold.limited_by {
+        text.push_str(&format!("limited by: {limit}\n"));
+    }
+    text
 }
 
 fn operation(stats: &OperationStats, duration_secs: f64) -> OperationReport {
@@ -215,8 +294,10 @@ mod tests {
 
     use super::*;
     use crate::cpu::Usage;
+    use crate::imap::hold::ServerMemory;
+    use crate::memory::Sample;
     use crate::recorder::{Live, Recorder};
-    use crate::scenario::{Password, Pop3Mode, SizeProfile, TlsMode};
+    use crate::scenario::{ImapOptions, Password, Pop3Mode, SizeProfile, TlsMode};
 
     fn scenario() -> Scenario {
         Scenario {
@@ -242,6 +323,7 @@ mod tests {
             ehlo_name: "loadtest.example.test".into(),
             lhlo_name: "loadtest.example.test".into(),
             pop3_mode: Pop3Mode::Retr,
+            imap: ImapOptions::default(),
             warmup_secs: 2.0,
             operation_timeout_secs: 30.0,
             cpus: vec![],
@@ -265,6 +347,7 @@ mod tests {
                 system: Duration::from_millis(500),
             },
             cpu_wall: Duration::from_secs(4),
+            hold: None,
         }
     }
 
@@ -319,5 +402,63 @@ mod tests {
         );
         let keys: Vec<&String> = json["operations"].as_object().unwrap().keys().collect();
         assert_eq!(keys.len(), 2);
+    }
+
+    #[test]
+    fn an_idle_hold_reports_connections_and_memory() {
+        let mut scenario = scenario();
+        scenario.protocol = Protocol::Imap;
+        scenario.imap.scenario = ImapScenario::IdleConnections;
+        let mut outcome = outcome();
+        let sample = |rss_kib| Sample {
+            processes: 1,
+            rss_kib,
+            pss_kib: Some(rss_kib),
+        };
+        outcome.hold = Some(HoldReport {
+            connections_attempted: 1000,
+            connections_held: 1000,
+            connections_alive_at_end: 999,
+            open_files_limit: 20000,
+            limited_by: None,
+            server_memory: Some(ServerMemory {
+                pid: 7,
+                before: sample(10240),
+                half: sample(20480),
+                connections_at_half: 500,
+                held: sample(30720),
+                at_end: sample(30720),
+                rss_kib_per_connection: 20.48,
+                pss_kib_per_connection: Some(20.48),
+                rss_kib_per_connection_marginal: Some(20.48),
+                pss_kib_per_connection_marginal: Some(20.48),
+            }),
+        });
+        let report = Report::new(&scenario, &outcome);
+        let text = report.to_markdown();
+        assert!(
+            text.contains("imap idle-connections, mailbox INBOX"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1000 of 1000 held, 999 answered DONE"),
+            "{text}"
+        );
+        assert!(text.contains("RSS 10.0 MiB → 30.0 MiB"), "{text}");
+        assert!(
+            text.contains("20.5 KiB per connection (PSS 20.5 KiB)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("second half alone (500 → 1000 connections): 20.5 KiB"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        let hold = &json["idle_connections"];
+        assert_eq!(hold["connections_held"], 1000);
+        assert_eq!(hold["server_memory"]["held"]["rss_kib"], 30720);
+        assert_eq!(json["scenario"]["imap"]["scenario"], "idle-connections");
+        let plain = Report::new(&scenario, &self::outcome()).to_json();
+        assert!(!plain.contains("idle_connections"));
     }
 }

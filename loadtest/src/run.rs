@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use crate::corpus::Corpus;
 use crate::cpu::{self, Usage};
+use crate::imap::hold::{self, HoldReport};
 use crate::recorder::{Live, Recorder};
-use crate::scenario::{Protocol, Scenario, TlsMode};
+use crate::scenario::{ImapScenario, Protocol, Scenario, TlsMode};
 use crate::schedule::{Plan, Slot};
-use crate::{pop3, smtp, tls};
+use crate::{imap, pop3, smtp, tls};
 
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// Worker threads when `--cpus` is not given.
@@ -34,13 +35,24 @@ pub struct Outcome {
     /// The generator's CPU over the whole run, and that run's wall time.
     pub cpu: Usage,
     pub cpu_wall: Duration,
+    /// idle-connections: how many were held and the server's memory.
+    pub hold: Option<HoldReport>,
 }
 
 /// The operation the progress line and the smoke check count.
-pub fn primary_operation(protocol: Protocol) -> &'static str {
-    match protocol {
+pub fn primary_operation(scenario: &Scenario) -> &'static str {
+    match scenario.protocol {
         Protocol::Smtp | Protocol::Lmtp => "deliver",
         Protocol::Pop3 => "session",
+        Protocol::Imap => imap::primary_operation(scenario.imap.scenario),
+    }
+}
+
+fn needs_corpus(scenario: &Scenario) -> bool {
+    match scenario.protocol {
+        Protocol::Smtp | Protocol::Lmtp => true,
+        Protocol::Pop3 => false,
+        Protocol::Imap => scenario.imap.scenario.needs_corpus(),
     }
 }
 
@@ -55,13 +67,14 @@ pub fn execute(scenario: Scenario, quiet: bool) -> Result<Outcome, String> {
     if !scenario.cpus.is_empty() {
         cpu::pin(&scenario.cpus)?;
     }
-    let corpus = match scenario.protocol {
-        Protocol::Pop3 => None,
-        Protocol::Smtp | Protocol::Lmtp => Some(Corpus::generate(
+    let corpus = if needs_corpus(&scenario) {
+        Some(Corpus::generate(
             scenario.size,
             scenario.seed,
             &scenario.from,
-        )?),
+        )?)
+    } else {
+        None
     };
     let tls = match scenario.tls {
         TlsMode::None => None,
@@ -94,39 +107,57 @@ pub fn execute(scenario: Scenario, quiet: bool) -> Result<Outcome, String> {
             live: Live::default(),
         });
         let progress = (!quiet).then(|| tokio::spawn(progress(Arc::clone(&shared), start)));
-        let protocol = shared.scenario.protocol;
-        let tasks: Vec<_> = (0..shared.scenario.connections)
-            .map(|task| {
-                let shared = Arc::clone(&shared);
-                match protocol {
-                    Protocol::Smtp | Protocol::Lmtp => tokio::spawn(smtp::task(shared, task)),
-                    Protocol::Pop3 => tokio::spawn(pop3::task(shared, task)),
-                }
-            })
-            .collect();
-        let mut recorder = Recorder::new(primary_operation(protocol));
-        for task in tasks {
-            recorder.merge(
-                task.await
-                    .map_err(|error| format!("a task failed: {error}"))?,
-            );
-        }
+        let holds = shared.scenario.protocol == Protocol::Imap
+            && shared.scenario.imap.scenario == ImapScenario::IdleConnections;
+        let (recorder, measured, hold) = if holds {
+            // The rates of a hold are those of its ramp; the hold itself has no operations.
+            let (recorder, report, ramp) = hold::run(Arc::clone(&shared)).await?;
+            (recorder, ramp, Some(report))
+        } else {
+            let recorder = run_tasks(&shared).await?;
+            let measured = Instant::now().saturating_duration_since(shared.plan.measure_start());
+            (recorder, measured, None)
+        };
         let finished = Instant::now();
         if let Some(progress) = progress {
             progress.abort();
         }
         Ok(Outcome {
             recorder,
-            measured: finished.saturating_duration_since(shared.plan.measure_start()),
+            measured,
             cpu: Usage::now().since(cpu_before),
             cpu_wall: finished - start,
+            hold,
         })
     })
 }
 
+/// One task per connection, each running operations until the plan ends; their recorders merged.
+async fn run_tasks(shared: &Arc<Shared>) -> Result<Recorder, String> {
+    let protocol = shared.scenario.protocol;
+    let tasks: Vec<_> = (0..shared.scenario.connections)
+        .map(|task| {
+            let shared = Arc::clone(shared);
+            match protocol {
+                Protocol::Smtp | Protocol::Lmtp => tokio::spawn(smtp::task(shared, task)),
+                Protocol::Pop3 => tokio::spawn(pop3::task(shared, task)),
+                Protocol::Imap => tokio::spawn(imap::task(shared, task)),
+            }
+        })
+        .collect();
+    let mut recorder = Recorder::new(primary_operation(&shared.scenario));
+    for task in tasks {
+        recorder.merge(
+            task.await
+                .map_err(|error| format!("a task failed: {error}"))?,
+        );
+    }
+    Ok(recorder)
+}
+
 /// Once a second on stderr: elapsed time, the primary operation's rate, errors, generator CPU.
 async fn progress(shared: Arc<Shared>, start: Instant) {
-    let name = primary_operation(shared.scenario.protocol);
+    let name = primary_operation(&shared.scenario);
     let mut ticker =
         tokio::time::interval_at((start + PROGRESS_INTERVAL).into(), PROGRESS_INTERVAL);
     let mut last_operations = 0;

@@ -13,6 +13,14 @@ pub const USER_COUNT_MAX: u32 = 10_000_000;
 /// The smoke run: short enough for CI, long enough to see every step of a session.
 pub const SMOKE_DURATION: Duration = Duration::from_secs(3);
 pub const SMOKE_CONNECTIONS: u32 = 2;
+/// The smoke run of `imap --imap-scenario idle-connections`: enough to see memory move.
+pub const SMOKE_IDLE_CONNECTIONS: u32 = 16;
+/// Messages per FETCH of `fetch-envelope` unless `--window` says otherwise.
+pub const WINDOW_MESSAGES_DEFAULT: u32 = 100;
+pub const WINDOW_MESSAGES_MAX: u32 = 10_000_000;
+pub const SEARCH_KEY_OCTETS_MAX: usize = 1024;
+/// idle-connections: between the set-ups and the memory reading, for the server's own work.
+pub const SETTLE_DEFAULT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -20,6 +28,7 @@ pub enum Protocol {
     Smtp,
     Lmtp,
     Pop3,
+    Imap,
 }
 
 impl Protocol {
@@ -28,6 +37,7 @@ impl Protocol {
             Protocol::Smtp => "smtp",
             Protocol::Lmtp => "lmtp",
             Protocol::Pop3 => "pop3",
+            Protocol::Imap => "imap",
         }
     }
 }
@@ -67,6 +77,80 @@ impl Pop3Mode {
             Pop3Mode::Retr => "retr",
             Pop3Mode::RetrDele => "retr-dele",
             Pop3Mode::Stat => "stat",
+        }
+    }
+}
+
+/// What an IMAP run measures; see the README for each one's operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImapScenario {
+    /// Per operation SELECT, then `UID FETCH 1:* (UID FLAGS)`: what a client does on opening.
+    SelectFetchFlags,
+    /// `FETCH a:b (ENVELOPE BODYSTRUCTURE)` over a window (or the whole mailbox).
+    FetchEnvelope,
+    /// `FETCH n BODY.PEEK[]` of a random message.
+    FetchBody,
+    /// APPEND of a corpus message.
+    Append,
+    /// SEARCH with the given key.
+    Search,
+    /// LMTP delivery to an account whose session IDLEs; from the 250 to `* n EXISTS`.
+    IdleLatency,
+    /// Hold many IDLE sessions at once and measure the server's memory.
+    IdleConnections,
+}
+
+impl ImapScenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            ImapScenario::SelectFetchFlags => "select-fetch-flags",
+            ImapScenario::FetchEnvelope => "fetch-envelope",
+            ImapScenario::FetchBody => "fetch-body",
+            ImapScenario::Append => "append",
+            ImapScenario::Search => "search",
+            ImapScenario::IdleLatency => "idle-latency",
+            ImapScenario::IdleConnections => "idle-connections",
+        }
+    }
+
+    /// Whether the run sends messages (APPEND, or LMTP deliveries to wake IDLE).
+    pub fn needs_corpus(self) -> bool {
+        matches!(self, ImapScenario::Append | ImapScenario::IdleLatency)
+    }
+}
+
+/// The options of an IMAP run; written into the JSON report under `scenario.imap`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImapOptions {
+    pub scenario: ImapScenario,
+    /// The mailbox selected, or appended to.
+    pub mailbox: String,
+    /// fetch-envelope: messages per FETCH; 0 for the whole mailbox (`1:*`).
+    pub window: u32,
+    /// search: the search key(s) after `SEARCH`, e.g. `SUBJECT fill` or `TEXT needle`.
+    pub search: String,
+    /// append: wait for the server's `+` before the message even if it offers LITERAL+.
+    pub synchronising_literals: bool,
+    /// idle-latency: the LMTP port that delivers the mail the IDLE sessions wait for.
+    pub lmtp_port: Option<u16>,
+    /// idle-connections: whose memory to read (it and its descendants, from /proc).
+    pub server_pid: Option<u32>,
+    /// idle-connections: the wait between the last set-up of each half and the memory reading.
+    pub settle_secs: f64,
+}
+
+impl Default for ImapOptions {
+    fn default() -> Self {
+        ImapOptions {
+            scenario: ImapScenario::SelectFetchFlags,
+            mailbox: "INBOX".into(),
+            window: WINDOW_MESSAGES_DEFAULT,
+            search: "SUBJECT fill".into(),
+            synchronising_literals: false,
+            lmtp_port: None,
+            server_pid: None,
+            settle_secs: SETTLE_DEFAULT.as_secs_f64(),
         }
     }
 }
@@ -180,6 +264,7 @@ pub struct Scenario {
     pub ehlo_name: String,
     pub lhlo_name: String,
     pub pop3_mode: Pop3Mode,
+    pub imap: ImapOptions,
     pub warmup_secs: f64,
     /// One operation taking longer than this is an error (and the connection is dropped).
     pub operation_timeout_secs: f64,
@@ -241,6 +326,48 @@ impl Scenario {
         }
         if self.protocol == Protocol::Lmtp && self.auth {
             return Err("--auth is for smtp; LMTP has no authentication".into());
+        }
+        if self.protocol == Protocol::Imap {
+            self.validate_imap()?;
+        }
+        Ok(())
+    }
+
+    fn validate_imap(&self) -> Result<(), String> {
+        let imap = &self.imap;
+        let printable = |text: &str| text.bytes().all(|byte| (b' '..=b'~').contains(&byte));
+        if imap.mailbox.is_empty() || !printable(&imap.mailbox) {
+            return Err("--mailbox must be printable ASCII".into());
+        }
+        if imap.window > WINDOW_MESSAGES_MAX {
+            return Err(format!("--window must be 0..={WINDOW_MESSAGES_MAX}"));
+        }
+        if imap.search.trim().is_empty()
+            || imap.search.len() > SEARCH_KEY_OCTETS_MAX
+            || !printable(&imap.search)
+        {
+            return Err(format!(
+                "--search must be printable ASCII of 1..={SEARCH_KEY_OCTETS_MAX} octets"
+            ));
+        }
+        match imap.scenario {
+            ImapScenario::IdleLatency => {
+                if imap.lmtp_port.is_none() {
+                    return Err("idle-latency delivers over LMTP: give --lmtp-port".into());
+                }
+                // Each session must be woken only by its own deliveries.
+                if self.connections > self.user_count {
+                    return Err(
+                        "idle-latency needs an account per connection: --connections must not \
+                         exceed --user-count"
+                            .into(),
+                    );
+                }
+            }
+            ImapScenario::IdleConnections if self.rate.is_some() => {
+                return Err("idle-connections holds connections; --rate does not apply".into());
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -347,6 +474,51 @@ mod tests {
         assert_eq!(parse_cpus("0,1"), Ok(vec![0, 1]));
         assert_eq!(parse_cpus("3,0-1"), Ok(vec![0, 1, 3]));
         assert!(parse_cpus("1-0").is_err());
+    }
+
+    #[test]
+    fn imap_options_are_checked() {
+        let mut scenario = Scenario {
+            protocol: Protocol::Imap,
+            host: "127.0.0.1".into(),
+            port: 143,
+            tls: TlsMode::None,
+            tls_server_name: "127.0.0.1".into(),
+            users: "user%d@example.test".into(),
+            user_count: 4,
+            password: Password::Same("secret".into()),
+            from: "load@example.test".into(),
+            connections: 4,
+            rate: None,
+            duration_secs: Some(1.0),
+            operations: None,
+            size: SizeProfile::Fixed(4096),
+            recipients: 1,
+            seed: 1,
+            pipelining: false,
+            bdat: false,
+            auth: false,
+            ehlo_name: "load".into(),
+            lhlo_name: "load".into(),
+            pop3_mode: Pop3Mode::Retr,
+            imap: ImapOptions::default(),
+            warmup_secs: 0.0,
+            operation_timeout_secs: 30.0,
+            cpus: Vec::new(),
+            smoke: false,
+        };
+        assert_eq!(scenario.validate(), Ok(()));
+        scenario.imap.search = "TEXT \r\nx".into();
+        assert!(scenario.validate().is_err());
+        scenario.imap.search = "TEXT x".into();
+        scenario.imap.scenario = ImapScenario::IdleLatency;
+        assert!(scenario.validate().unwrap_err().contains("--lmtp-port"));
+        scenario.imap.lmtp_port = Some(24);
+        assert_eq!(scenario.validate(), Ok(()));
+        scenario.connections = 5;
+        assert!(scenario.validate().unwrap_err().contains("--user-count"));
+        let json = serde_json::to_value(&scenario).unwrap();
+        assert_eq!(json["imap"]["scenario"], "idle-latency");
     }
 
     #[test]

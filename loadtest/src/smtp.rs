@@ -1,5 +1,6 @@
 //! SMTP and LMTP delivery: one kept-open connection per task, one transaction per operation
 //! (MAIL, RCPT × n, DATA or BDAT, up to the last reply), a new connection after any error.
+//! `connect` and `transaction` also deliver the mail that IMAP's idle-latency waits for.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use crate::corpus::{Message, MessageId};
 use crate::recorder::Recorder;
 use crate::rng::Rng;
 use crate::run::{Shared, wait_for};
-use crate::scenario::{Protocol, TlsMode};
+use crate::scenario::{Protocol, Scenario, TlsMode};
 use crate::wire::{self, OperationError, Reader, Stream};
 
 /// After a failed connection attempt, so a server that is down is not hammered in a hot loop.
@@ -45,7 +46,44 @@ impl Capabilities {
     }
 }
 
-struct Session {
+/// Where a delivering connection goes and how it talks: the scenario's own server, or the LMTP
+/// port beside an IMAP server.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub protocol: Protocol,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub pipelining: bool,
+    pub bdat: bool,
+    pub auth: bool,
+}
+
+impl Target {
+    pub fn of(scenario: &Scenario) -> Target {
+        Target {
+            protocol: scenario.protocol,
+            port: scenario.port,
+            tls: scenario.tls,
+            pipelining: scenario.pipelining,
+            bdat: scenario.bdat,
+            auth: scenario.auth,
+        }
+    }
+
+    /// Plain LMTP, one command at a time, DATA: the plainest delivery there is.
+    pub fn lmtp(port: u16) -> Target {
+        Target {
+            protocol: Protocol::Lmtp,
+            port,
+            tls: TlsMode::None,
+            pipelining: false,
+            bdat: false,
+            auth: false,
+        }
+    }
+}
+
+pub struct Session {
     stream: Box<dyn Stream>,
     reader: Reader,
     capabilities: Capabilities,
@@ -54,6 +92,7 @@ struct Session {
 /// One task: its connection, its seeded recipient choices and its Message-ID sequence.
 struct Client {
     shared: Arc<Shared>,
+    target: Target,
     task: u32,
     rng: Rng,
     sequence: u64,
@@ -66,6 +105,7 @@ pub async fn task(shared: Arc<Shared>, task: u32) -> Recorder {
     let mut recorder = Recorder::new("deliver");
     let mut client = Client {
         rng: Rng::derive(shared.scenario.seed, 1_000_000 + u64::from(task)),
+        target: Target::of(&shared.scenario),
         shared: Arc::clone(&shared),
         task,
         sequence: 0,
@@ -88,7 +128,8 @@ impl Client {
         if self.session.is_none() {
             let began = Instant::now();
             let user = self.task % shared.scenario.user_count + 1;
-            match tokio::time::timeout(timeout, connect(&shared, user)).await {
+            let connecting = connect(&shared, self.target, user);
+            match tokio::time::timeout(timeout, connecting).await {
                 Ok(Ok(session)) => {
                     let latency = began.elapsed();
                     recorder.success(&shared.live, "connect", latency, 0, slot.measured);
@@ -118,6 +159,7 @@ impl Client {
         let session = self.session.as_mut().expect("connected above");
         let transaction = transaction(
             &shared,
+            self.target,
             session,
             &mut self.out,
             &self.recipients,
@@ -184,18 +226,22 @@ async fn expect<S: tokio::io::AsyncRead + Unpin + ?Sized>(
 }
 
 /// Connection set-up: greeting, EHLO/LHLO, STARTTLS and EHLO again, AUTH PLAIN.
-async fn connect(shared: &Shared, user: u32) -> Result<Session, OperationError> {
+pub async fn connect(
+    shared: &Shared,
+    target: Target,
+    user: u32,
+) -> Result<Session, OperationError> {
     let scenario = &shared.scenario;
-    let tcp = wire::connect_tcp(&scenario.host, scenario.port).await?;
+    let tcp = wire::connect_tcp(&scenario.host, target.port).await?;
     let tls = || shared.tls.as_ref().expect("TLS runs have a TLS client");
     let mut reader = Reader::new();
-    let (mut stream, greeted): (Box<dyn Stream>, bool) = match scenario.tls {
+    let (mut stream, greeted): (Box<dyn Stream>, bool) = match target.tls {
         TlsMode::None => (Box::new(tcp), false),
         TlsMode::Implicit => (Box::new(tls().wrap(tcp).await?), false),
         TlsMode::Starttls => {
             let mut tcp = tcp;
             expect(&mut tcp, &mut reader, "greeting", &[220]).await?;
-            let offered = hello(shared, &mut tcp, &mut reader).await?;
+            let offered = hello(shared, target, &mut tcp, &mut reader).await?;
             if !offered.starttls {
                 return Err(refused("EHLO", "server does not offer STARTTLS"));
             }
@@ -212,14 +258,14 @@ async fn connect(shared: &Shared, user: u32) -> Result<Session, OperationError> 
     if !greeted {
         expect(&mut stream, &mut reader, "greeting", &[220]).await?;
     }
-    let capabilities = hello(shared, &mut stream, &mut reader).await?;
-    if scenario.pipelining && !capabilities.pipelining {
+    let capabilities = hello(shared, target, &mut stream, &mut reader).await?;
+    if target.pipelining && !capabilities.pipelining {
         return Err(refused("EHLO", "server does not offer PIPELINING"));
     }
-    if scenario.bdat && !capabilities.chunking {
+    if target.bdat && !capabilities.chunking {
         return Err(refused("EHLO", "server does not offer CHUNKING"));
     }
-    if scenario.auth {
+    if target.auth {
         // RFC 4616: authorization identity empty, then the user and the password.
         let credentials = format!(
             "\0{}\0{}",
@@ -246,11 +292,12 @@ fn refused(step: &str, reply: &str) -> OperationError {
 
 async fn hello<S: Stream + ?Sized>(
     shared: &Shared,
+    target: Target,
     stream: &mut S,
     reader: &mut Reader,
 ) -> Result<Capabilities, OperationError> {
     let scenario = &shared.scenario;
-    let (verb, name) = match scenario.protocol {
+    let (verb, name) = match target.protocol {
         Protocol::Lmtp => ("LHLO", &scenario.lhlo_name),
         _ => ("EHLO", &scenario.ehlo_name),
     };
@@ -261,8 +308,9 @@ async fn hello<S: Stream + ?Sized>(
 
 /// One mail transaction. With PIPELINING the commands up to DATA (or the whole BDAT) go in one
 /// write and the replies are read after it (RFC 2920 §3.1); without, each waits for its reply.
-async fn transaction(
+pub async fn transaction(
     shared: &Shared,
+    target: Target,
     session: &mut Session,
     out: &mut Vec<u8>,
     recipients: &[u32],
@@ -270,7 +318,7 @@ async fn transaction(
     id: MessageId,
 ) -> Result<(), OperationError> {
     let scenario = &shared.scenario;
-    let pipelined = scenario.pipelining;
+    let pipelined = target.pipelining;
     let Session {
         stream,
         reader,
@@ -296,7 +344,7 @@ async fn transaction(
             out.clear();
         }
     }
-    if scenario.bdat {
+    if target.bdat {
         // RFC 3030 §2: one chunk with LAST; the octets are counted unstuffed.
         write!(out, "BDAT {} LAST\r\n", message.len()).expect("writing to a Vec");
         message.write_raw(out, id);
@@ -316,11 +364,11 @@ async fn transaction(
         wire::send(stream, out).await?;
     }
     // RFC 2033 §4.2: LMTP answers once per accepted recipient after the data.
-    let final_replies = match scenario.protocol {
+    let final_replies = match target.protocol {
         Protocol::Lmtp => recipients.len(),
         _ => 1,
     };
-    let step = if scenario.bdat { "BDAT" } else { "end of data" };
+    let step = if target.bdat { "BDAT" } else { "end of data" };
     for _ in 0..final_replies {
         expect(stream, reader, step, &[250]).await?;
     }

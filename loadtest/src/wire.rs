@@ -94,6 +94,8 @@ pub struct Reader {
     buffer: Vec<u8>,
     start: usize,
     end: usize,
+    /// The longest line accepted, CRLF included (`LINE_OCTETS_MAX` unless made otherwise).
+    line_octets_max: usize,
     /// The text of the last SMTP reply, lines joined by `\n`; reused between replies.
     reply_text: Vec<u8>,
 }
@@ -106,10 +108,18 @@ impl Default for Reader {
 
 impl Reader {
     pub fn new() -> Reader {
+        Reader::with_line_octets_max(LINE_OCTETS_MAX)
+    }
+
+    /// A reader for a protocol whose lines can be longer than mail lines (an IMAP `* SEARCH`
+    /// answer lists every match on one line).
+    pub fn with_line_octets_max(line_octets_max: usize) -> Reader {
+        assert!(line_octets_max >= READ_BUFFER_OCTETS_INITIAL);
         Reader {
             buffer: vec![0; READ_BUFFER_OCTETS_INITIAL],
             start: 0,
             end: 0,
+            line_octets_max,
             reply_text: Vec::new(),
         }
     }
@@ -149,13 +159,13 @@ impl Reader {
             self.start = 0;
         }
         if self.end == self.buffer.len() {
-            if self.buffer.len() >= LINE_OCTETS_MAX {
+            let limit = self.line_octets_max;
+            if self.buffer.len() >= limit {
                 return Err(OperationError::Malformed(format!(
-                    "line longer than {LINE_OCTETS_MAX} octets"
+                    "line longer than {limit} octets"
                 )));
             }
-            self.buffer
-                .resize((self.buffer.len() * 2).min(LINE_OCTETS_MAX), 0);
+            self.buffer.resize((self.buffer.len() * 2).min(limit), 0);
         }
         let read = stream.read(&mut self.buffer[self.end..]).await?;
         if read == 0 {
@@ -163,6 +173,32 @@ impl Reader {
         }
         self.end += read;
         Ok(())
+    }
+
+    /// Reads and discards exactly `octets` octets (an IMAP literal), from what is buffered first,
+    /// then from the stream through the same buffer.
+    pub async fn skip<S: AsyncRead + Unpin + ?Sized>(
+        &mut self,
+        stream: &mut S,
+        octets: u64,
+    ) -> Result<(), OperationError> {
+        let mut left = octets;
+        loop {
+            let buffered = (self.end - self.start) as u64;
+            let taken = buffered.min(left);
+            self.start += taken as usize;
+            left -= taken;
+            if left == 0 {
+                return Ok(());
+            }
+            self.start = 0;
+            self.end = 0;
+            let read = stream.read(&mut self.buffer).await?;
+            if read == 0 {
+                return Err(OperationError::Closed);
+            }
+            self.end = read;
+        }
     }
 
     /// One SMTP/LMTP reply (RFC 5321 §4.2: `ddd-text` lines then `ddd text`). Returns the code;
@@ -262,6 +298,32 @@ mod tests {
             Err(OperationError::Malformed(_))
         ));
         drop(writer);
+    }
+
+    #[tokio::test]
+    async fn skips_literals_across_reads_and_allows_long_lines_when_asked() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let writer = tokio::spawn(async move {
+            let mut bytes = b"* 1 FETCH (BODY[] {100000}\r\n".to_vec();
+            bytes.extend(std::iter::repeat_n(b'x', 100_000));
+            bytes.extend_from_slice(b")\r\n* SEARCH");
+            bytes.extend_from_slice(&b" 1".repeat(50_000));
+            bytes.extend_from_slice(b"\r\n");
+            server.write_all(&bytes).await.unwrap();
+        });
+        let mut reader = Reader::with_line_octets_max(1 << 20);
+        assert_eq!(
+            reader.line(&mut client).await.unwrap(),
+            b"* 1 FETCH (BODY[] {100000}"
+        );
+        reader.skip(&mut client, 100_000).await.unwrap();
+        assert_eq!(reader.line(&mut client).await.unwrap(), b")");
+        assert_eq!(reader.line(&mut client).await.unwrap().len(), 8 + 100_000);
+        writer.await.unwrap();
+        assert!(matches!(
+            reader.skip(&mut client, 1).await,
+            Err(OperationError::Closed)
+        ));
     }
 
     #[test]

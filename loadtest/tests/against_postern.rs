@@ -1,5 +1,6 @@
 //! The smoke runs against the real server: `postern serve` on free loopback ports with a
-//! temporary data dir and three accounts, then `postern-load lmtp|smtp|pop3 --smoke`.
+//! temporary data dir and three accounts, then `postern-load lmtp|smtp|pop3 --smoke`, and in a
+//! second test (its own server) every `postern-load imap --imap-scenario ... --smoke`.
 //!
 //! Needs `target/debug/postern` (`cargo build -p postern --bin postern`), or `POSTERN_BIN`.
 
@@ -42,6 +43,7 @@ struct Server {
     smtp_port: u16,
     lmtp_port: u16,
     pop3_port: u16,
+    imap_port: u16,
 }
 
 impl Server {
@@ -49,6 +51,7 @@ impl Server {
         let binary = postern_binary();
         let data_dir = root.join("data");
         let (smtp_port, lmtp_port, pop3_port) = (free_port(), free_port(), free_port());
+        let imap_port = free_port();
         let config = root.join("postern.toml");
         std::fs::write(
             &config,
@@ -56,7 +59,8 @@ impl Server {
                 "data_dir = \"{}\"\nshutdown_grace_secs = 5\nlog = \"warn\"\n\
                  [[listener]]\nprotocol = \"smtp\"\naddress = \"127.0.0.1:{smtp_port}\"\n\
                  [[listener]]\nprotocol = \"lmtp\"\naddress = \"127.0.0.1:{lmtp_port}\"\n\
-                 [[listener]]\nprotocol = \"pop3\"\naddress = \"127.0.0.1:{pop3_port}\"\n",
+                 [[listener]]\nprotocol = \"pop3\"\naddress = \"127.0.0.1:{pop3_port}\"\n\
+                 [[listener]]\nprotocol = \"imap\"\naddress = \"127.0.0.1:{imap_port}\"\n",
                 data_dir.display()
             ),
         )
@@ -94,6 +98,7 @@ impl Server {
             smtp_port,
             lmtp_port,
             pop3_port,
+            imap_port,
         };
         if ready.recv_timeout(START_TIMEOUT).is_err() {
             let _ = server.child.kill();
@@ -237,6 +242,79 @@ fn smoke_runs_pass_against_postern() {
     let pop3 = smoke(root.path(), "pop3", &["pop3", "--port", &pop3_port]);
     assert_clean(&pop3, &["login", "stat", "retr", "quit", "session"]);
     assert!(pop3["operations"]["retr"]["mb_per_sec"].as_f64().unwrap() > 0.0);
+
+    server.stop();
+}
+
+#[test]
+fn imap_smoke_runs_pass_against_postern() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(root.path());
+    let lmtp_port = server.lmtp_port.to_string();
+    let imap_port = server.imap_port.to_string();
+    // Mail to read: what an LMTP smoke run delivers to the three accounts.
+    assert_clean(
+        &smoke(root.path(), "fill", &["lmtp", "--port", &lmtp_port]),
+        &["deliver"],
+    );
+    let imap = |name: &str, scenario: &str, extra: &[&str]| {
+        let mut args = vec!["imap", "--port", &imap_port, "--imap-scenario", scenario];
+        args.extend_from_slice(extra);
+        let report = smoke(root.path(), name, &args);
+        assert_eq!(report["protocol"], "imap");
+        assert_eq!(report["scenario"]["imap"]["scenario"], scenario);
+        report
+    };
+
+    let listing = imap("select-fetch-flags", "select-fetch-flags", &[]);
+    assert_clean(&listing, &["login", "select", "fetch", "select-fetch"]);
+    let envelopes = imap("fetch-envelope", "fetch-envelope", &["--window", "10"]);
+    assert_clean(&envelopes, &["login", "fetch"]);
+    let bodies = imap("fetch-body", "fetch-body", &[]);
+    assert_clean(&bodies, &["login", "fetch"]);
+    assert!(
+        bodies["operations"]["fetch"]["mb_per_sec"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let tls = ["--tls", "starttls", "--tls-server-name", "localhost"];
+    let bodies_tls = imap("fetch-body-starttls", "fetch-body", &tls);
+    assert_eq!(bodies_tls["scenario"]["tls"], "starttls");
+    assert_clean(&bodies_tls, &["login", "fetch"]);
+    let appends = imap("append", "append", &[]);
+    assert_clean(&appends, &["login", "append"]);
+    let synchronised = imap("append-sync", "append", &["--synchronising-literals"]);
+    assert_clean(&synchronised, &["append"]);
+    let by_subject = imap(
+        "search-subject",
+        "search",
+        &["--search", "SUBJECT postern-load"],
+    );
+    assert_clean(&by_subject, &["search"]);
+    let by_text = imap("search-text", "search", &["--search", "TEXT needle"]);
+    assert_clean(&by_text, &["search"]);
+
+    let idle = imap("idle-latency", "idle-latency", &["--lmtp-port", &lmtp_port]);
+    assert_clean(&idle, &["login", "deliver", "exists", "notify"]);
+
+    let pid = server.child.id().to_string();
+    let hold = imap(
+        "idle-connections",
+        "idle-connections",
+        &["--server-pid", &pid],
+    );
+    assert_clean(&hold, &["idle", "done"]);
+    let held = &hold["idle_connections"];
+    assert_eq!(held["connections_held"], held["connections_attempted"]);
+    assert_eq!(held["connections_alive_at_end"], held["connections_held"]);
+    let memory = &held["server_memory"];
+    assert_eq!(
+        memory["pid"].as_u64().unwrap(),
+        u64::from(server.child.id())
+    );
+    assert!(memory["held"]["rss_kib"].as_u64().unwrap() > 0);
+    assert!(memory["rss_kib_per_connection"].is_f64());
 
     server.stop();
 }

@@ -6,8 +6,18 @@ after every write, the message file and the index, before LMTP answers 250; `opt
 own default) fsyncs what data safety needs, the message file included; the no-fsync variant sets
 `never`.
 Tuned as a busy installation would be, from Dovecot's performance documentation: login processes
-in high-performance mode (one process serves many connections), and mail processes (lmtp, pop3,
-imap) kept and reused instead of forked per connection.
+in high-performance mode (one process serves many connections), and the lmtp and pop3 processes
+kept and reused instead of forked per connection.
+
+IMAP: one imap process per logged-in connection (Dovecot's design: `client_limit = 1`). For
+many idle clients Dovecot offers hibernation: after `imap_hibernate_timeout` in IDLE the
+connection moves to the imap-hibernate process (which watches the mailbox for it) and the imap
+process ends (Dovecot's default `service_count = 1`: a process reused instead would stay, idle,
+until `idle_kill`); that is on here, as a site with thousands of IDLE clients would run it. It
+needs an inotify instance per imap process: the runner raises the kernel's per-user limit.
+`mail_max_userip_connections` (10 by default) is raised, since the reading legs open many
+connections to one account. Indexes are Dovecot's defaults (in the Maildir, on the same disk);
+no full-text search plugin, so SEARCH TEXT reads the message files.
 """
 
 import os
@@ -20,6 +30,12 @@ DOVECOT_BINARY = "/usr/sbin/dovecot"
 # Dovecot will not access mail as root; Debian's `mail` user (uid 8) exists on every system.
 MAIL_USER = "mail"
 PROTOCOLS = ("lmtp", "pop3", "imap")
+# IDLE sessions move to imap-hibernate after this long (Dovecot's default is 0: never).
+IMAP_HIBERNATE_TIMEOUT_SECS = 5
+# imap processes at once: one per connection not (yet) hibernated.
+IMAP_PROCESS_LIMIT = 4096
+# Connections the hibernation process and each login process may hold.
+CLIENT_LIMIT = 20_000
 
 
 class Dovecot:
@@ -75,6 +91,11 @@ default_process_limit = 1024
 default_client_limit = 4096
 default_vsz_limit = 1G
 pop3_uidl_format = %08Xu%08Xv
+imap_hibernate_timeout = {IMAP_HIBERNATE_TIMEOUT_SECS}s
+
+protocol imap {{
+  mail_max_userip_connections = {CLIENT_LIMIT}
+}}
 
 passdb {{
   driver = passwd-file
@@ -102,7 +123,23 @@ service pop3 {{
   process_min_avail = {cpus}
 }}
 service imap {{
-  service_count = 0
+  service_count = 1
+  process_limit = {IMAP_PROCESS_LIMIT}
+  process_min_avail = {cpus}
+  extra_groups = $default_internal_group
+  unix_listener imap-master {{
+    user = $default_internal_user
+  }}
+}}
+service auth {{
+  client_limit = {CLIENT_LIMIT}
+}}
+service imap-hibernate {{
+  client_limit = {CLIENT_LIMIT}
+  unix_listener imap-hibernate {{
+    mode = 0660
+    group = $default_internal_group
+  }}
 }}
 service pop3-login {{
   inet_listener pop3 {{
@@ -123,6 +160,7 @@ service imap-login {{
   }}
   service_count = 0
   process_min_avail = {cpus}
+  client_limit = {CLIENT_LIMIT}
 }}
 """
 
@@ -130,6 +168,10 @@ service imap-login {{
         self.process = start([DOVECOT_BINARY, "-F", "-c", self.config], self.root / "log" / "master.log")
         for protocol, port in self.ports.items():
             wait_for_port(port, self.process, f"{self.label} {protocol}")
+
+    def pid(self):
+        """The master's pid: the imap, login and hibernation processes are its descendants."""
+        return self.process.pid if self.process is not None else None
 
     def stop(self):
         if self.process is not None:

@@ -6,8 +6,9 @@ from ..accounts import DOMAIN
 from ..install import POSTERN_BINARY
 from ..processes import free_port, run, start, stop, wait_for_port
 
-# IMAP is not served yet; add it here when it is.
-PROTOCOLS = ("smtp", "lmtp", "pop3")
+PROTOCOLS = ("smtp", "lmtp", "pop3", "imap")
+# The idle-connections legs open up to 10,000 connections from 127.0.0.1 (the default is 200).
+CONNECTIONS_PER_IP_MAX = 20_000
 
 
 class Postern:
@@ -42,6 +43,8 @@ class Postern:
             f'data_dir = "{self.data_dir}"\n'
             'log = "warn"\n'
             "shutdown_grace_secs = 5\n\n"
+            "[limits]\n"
+            f"connections_per_ip_max = {CONNECTIONS_PER_IP_MAX}\n\n"
             "[tls]\n"
             f'certificate = [{{ certificate = "{self.certificate}", key = "{self.key}" }}]\n'
             f"{listeners}"
@@ -54,6 +57,9 @@ class Postern:
         self.process = start([POSTERN_BINARY, "serve", "--config", self.config], self.root / "postern.log")
         for protocol, port in self.ports.items():
             wait_for_port(port, self.process, f"postern {protocol}")
+
+    def pid(self):
+        return self.process.pid if self.process is not None else None
 
     def stop(self):
         if self.process is not None:
