@@ -582,37 +582,60 @@ impl Driver {
         if returns.iter().all(|r| *r == SearchReturn::Save) {
             return;
         }
-        let mut line = format!("* ESEARCH (TAG \"{tag}\")");
-        if by_uid {
-            line.push_str(" UID");
-        }
-        for item in returns {
-            match item {
-                SearchReturn::Min => {
-                    if let Some(min) = numbers.first() {
-                        line.push_str(&format!(" MIN {min}"));
-                    }
-                }
-                SearchReturn::Max => {
-                    if let Some(max) = numbers.last() {
-                        line.push_str(&format!(" MAX {max}"));
-                    }
-                }
-                SearchReturn::Count => line.push_str(&format!(" COUNT {}", numbers.len())),
-                SearchReturn::All => {
-                    if !numbers.is_empty() {
-                        line.push_str(&format!(" ALL {}", uid_set_text(&numbers)));
-                    }
-                }
-                SearchReturn::Save => {}
-            }
-        }
-        if let (true, Some(highest)) = (modseq, highest) {
-            line.push_str(&format!(" MODSEQ {highest}"));
-        }
-        line.push_str("\r\n");
-        self.out.extend_from_slice(line.as_bytes());
+        let modseq = highest.filter(|_| modseq);
+        write_esearch(
+            &mut self.out,
+            tag,
+            by_uid,
+            returns,
+            &numbers,
+            uid_set_text,
+            modseq,
+        );
     }
+}
+
+/// `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set] [MODSEQ n]` (RFC 4731 §3.1,
+/// RFC 7162 §3.1.10); `numbers` in the order MIN/MAX read them, `all` writes the ALL set.
+pub(super) fn write_esearch(
+    out: &mut Vec<u8>,
+    tag: &str,
+    by_uid: bool,
+    returns: &[SearchReturn],
+    numbers: &[u32],
+    all: impl Fn(&[u32]) -> String,
+    modseq: Option<u64>,
+) {
+    let mut line = format!("* ESEARCH (TAG \"{tag}\")");
+    if by_uid {
+        line.push_str(" UID");
+    }
+    for item in returns {
+        match item {
+            SearchReturn::Min => {
+                if let Some(first) = numbers.first() {
+                    line.push_str(&format!(" MIN {first}"));
+                }
+            }
+            SearchReturn::Max => {
+                if let Some(last) = numbers.last() {
+                    line.push_str(&format!(" MAX {last}"));
+                }
+            }
+            SearchReturn::Count => line.push_str(&format!(" COUNT {}", numbers.len())),
+            SearchReturn::All => {
+                if !numbers.is_empty() {
+                    line.push_str(&format!(" ALL {}", all(numbers)));
+                }
+            }
+            SearchReturn::Save => {}
+        }
+    }
+    if let Some(modseq) = modseq {
+        line.push_str(&format!(" MODSEQ {modseq}"));
+    }
+    line.push_str("\r\n");
+    out.extend_from_slice(line.as_bytes());
 }
 
 #[cfg(test)]

@@ -322,38 +322,18 @@ impl Driver {
         if returns.iter().all(|r| *r == SearchReturn::Save) {
             return;
         }
-        let mut line = format!("* ESEARCH (TAG \"{tag}\")");
-        if by_uid {
-            line.push_str(" UID");
-        }
-        for item in returns {
-            match item {
-                // RFC 5267 §3.2: MIN and MAX are the first and last messages in sort order.
-                SearchReturn::Min => {
-                    if let Some(first) = numbers.first() {
-                        line.push_str(&format!(" MIN {first}"));
-                    }
-                }
-                SearchReturn::Max => {
-                    if let Some(last) = numbers.last() {
-                        line.push_str(&format!(" MAX {last}"));
-                    }
-                }
-                SearchReturn::Count => line.push_str(&format!(" COUNT {}", numbers.len())),
-                SearchReturn::All => {
-                    if !numbers.is_empty() {
-                        line.push_str(&format!(" ALL {}", ordered_set_text(&numbers)));
-                    }
-                }
-                SearchReturn::Save => {}
-            }
-        }
-        // RFC 7162 §3.1.10.
-        if let (true, Some(highest)) = (modseq, highest) {
-            line.push_str(&format!(" MODSEQ {highest}"));
-        }
-        line.push_str("\r\n");
-        self.out.extend_from_slice(line.as_bytes());
+        // RFC 5267 §3.2: MIN and MAX are the first and last messages in sort order, and ALL
+        // keeps that order; RFC 7162 §3.1.10 for MODSEQ.
+        let modseq = highest.filter(|_| modseq);
+        super::search::write_esearch(
+            &mut self.out,
+            tag,
+            by_uid,
+            returns,
+            &numbers,
+            ordered_set_text,
+            modseq,
+        );
     }
 }
 
