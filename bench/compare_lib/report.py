@@ -56,6 +56,20 @@ IMAP_NOTES = """\
   idle-latency legs *latency* is from reading the LMTP 250 to reading `* n EXISTS` (0 when the
   EXISTS came first); *exists* counts from the start of the delivery. In a closed loop the
   rate is only the inverse of that latency, so the headline gives the p50.
+- **QRESYNC resync** (qresync-resync, RFC 7162): each connection sent `ENABLE QRESYNC`, selected the
+  mailbox and noted UIDVALIDITY and HIGHESTMODSEQ; a second connection of its own (opened at the
+  start, which cleared `\\Flagged` on that connection's share of the messages) then changes the flags
+  of 1% of the messages per operation (`STORE set +FLAGS.SILENT (\\Flagged)` on 100 random
+  messages of the 10k, then `-FLAGS.SILENT` on the same set; the connections' sets never
+  overlap), untimed. The timed *resync* is `UNSELECT` then `SELECT INBOX (QRESYNC (uidvalidity
+  modseq))` read to its tagged OK; it must list at least the changed messages as `* n FETCH`
+  (more when other connections' changes fell in the same interval), and its HIGHESTMODSEQ is
+  the next resync's starting point. The headline rate counts whole cycles (each connection's STORE
+  and then its resync, one after the other), so it includes the untimed STORE; the latencies
+  are the resync's alone, and *change* is the STORE's, shown for reference. With Dovecot's
+  `mail_fsync = always` each STORE is written to `dovecot.index.log` with an fsync, and a
+  resync can wait for another connection's STORE to release the index. The
+  flags the leg leaves set are at most one set per connection (later reading legs see them).
 - **Processes and hibernation**: Dovecot serves each logged-in IMAP connection with its own imap
   process (`service_count = 1`, Dovecot's default for imap); `imap_hibernate_timeout =
   {hibernate}s` moves a session that IDLEs that long to the imap-hibernate process and ends its
@@ -210,6 +224,9 @@ def scenario_section(scenario, postern, other, plot_link, extra_rows=()):
     if scenario.counts_octets:
         rows.append(("MB/s", postern.mb_per_sec, other.mb_per_sec, 1))
     rows += [(f"{name} latency, ms", postern.latency_ms[name], other.latency_ms[name], 2) for name, _ in PERCENTILES]
+    if postern.fetch_lines_per_op is not None or other.fetch_lines_per_op is not None:
+        rows.append(("octets per operation", postern.octets_per_op, other.octets_per_op, 0))
+        rows.append(("`* n FETCH` lines per operation", postern.fetch_lines_per_op, other.fetch_lines_per_op, 1))
     rows += list(extra_rows)
     lines = [
         f"### {scenario.title}", "",

@@ -78,6 +78,7 @@ IMAP_OPERATIONS = {
     "search": ("search", (), "searches/s"),
     "idle-latency": ("notify", ("deliver", "exists"), "deliveries noticed in IDLE/s"),
     "idle-connections": ("idle", (), "sessions set up/s"),
+    "qresync-resync": ("resync", ("change",), "cycles/s (STORE on 1% + UNSELECT + SELECT (QRESYNC))"),
 }
 # idle-connections: the memory is read this long after each half of the set-ups, longer than
 # Dovecot's imap_hibernate_timeout so that its idle sessions are hibernated by then.
@@ -125,6 +126,10 @@ def search(key, messages, connections=4):
                          key_extra=f"-{label}")
 
 
+def qresync_resync(messages, connections=4):
+    return imap_scenario("qresync-resync", "QRESYNC resync after 1% of the flags changed", connections, messages)
+
+
 def idle_latency(connections=16):
     return imap_scenario("idle-latency", "IDLE: LMTP 250 → * EXISTS", connections)
 
@@ -142,6 +147,7 @@ def imap_quick(messages):
         append(),
         search("SUBJECT invoice", messages),
         search("TEXT needle", messages),
+        qresync_resync(messages),
         idle_latency(),
     )
 
@@ -200,6 +206,7 @@ IMAP_STANDARD = (
     search("SUBJECT invoice", 10_000),
     search("FROM sender7@", 10_000),
     search("TEXT needle", 10_000),
+    qresync_resync(10_000),
     idle_latency(),
     idle_connections(10_000),
 )

@@ -31,6 +31,9 @@ class Summary:
     operations: int
     generator_cpu: Spread  # utilisation, 0..1 per core the tool used
     queue_drain_secs: Spread
+    # qresync-resync: octets and `* n FETCH` lines per resync (None for other legs).
+    octets_per_op: Spread = None
+    fetch_lines_per_op: Spread = None
 
 
 def operation_figures(result, operation):
@@ -56,6 +59,9 @@ def summarise(results, operation):
         operations=sum(figure.get("count", 0) for figure in figures),
         generator_cpu=Spread.of([result.get("generator_cpu", {}).get("utilisation", 0) for result in good]),
         queue_drain_secs=Spread.of(drains),
+        octets_per_op=Spread.of([figure["octets_per_op"] for figure in figures if "octets_per_op" in figure]),
+        fetch_lines_per_op=Spread.of(
+            [figure["fetch_lines_per_op"] for figure in figures if "fetch_lines_per_op" in figure]),
     )
 
 

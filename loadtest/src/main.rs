@@ -46,6 +46,7 @@ enum ImapScenarioArg {
     Search,
     IdleLatency,
     IdleConnections,
+    QresyncResync,
 }
 
 #[derive(Debug, Clone)]
@@ -246,6 +247,7 @@ fn scenario_from(cli: Cli) -> Result<(Scenario, Option<PathBuf>, bool), String> 
                 ImapScenarioArg::Search => ImapScenario::Search,
                 ImapScenarioArg::IdleLatency => ImapScenario::IdleLatency,
                 ImapScenarioArg::IdleConnections => ImapScenario::IdleConnections,
+                ImapScenarioArg::QresyncResync => ImapScenario::QresyncResync,
             },
             mailbox: cli.mailbox,
             window: cli.window,

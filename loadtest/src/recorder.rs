@@ -25,6 +25,8 @@ pub struct OperationStats {
     pub count: u64,
     pub errors: u64,
     pub octets: u64,
+    /// Things counted per operation (qresync-resync: `* n FETCH` lines), when counted.
+    pub items: Option<u64>,
 }
 
 impl OperationStats {
@@ -35,6 +37,7 @@ impl OperationStats {
             count: 0,
             errors: 0,
             octets: 0,
+            items: None,
         }
     }
 }
@@ -89,6 +92,23 @@ impl Recorder {
         stats.octets += octets;
     }
 
+    /// As `success`, with a count of things the operation returned (e.g. FETCH lines).
+    pub fn success_with_items(
+        &mut self,
+        live: &Live,
+        name: &'static str,
+        latency: Duration,
+        octets: u64,
+        items: u64,
+        measured: bool,
+    ) {
+        self.success(live, name, latency, octets, measured);
+        if measured {
+            let stats = self.stats(name);
+            stats.items = Some(stats.items.unwrap_or(0) + items);
+        }
+    }
+
     pub fn error(&mut self, live: &Live, name: &'static str, message: String, measured: bool) {
         live.errors.fetch_add(1, Ordering::Relaxed);
         if !measured {
@@ -116,6 +136,9 @@ impl Recorder {
             ours.count += theirs.count;
             ours.errors += theirs.errors;
             ours.octets += theirs.octets;
+            if let Some(items) = theirs.items {
+                ours.items = Some(ours.items.unwrap_or(0) + items);
+            }
         }
         for sample in other.error_samples {
             if self.error_samples.len() < ERROR_SAMPLES_MAX && !self.error_samples.contains(&sample)

@@ -25,6 +25,12 @@ pub struct OperationReport {
     pub ops_per_sec: f64,
     pub mb_per_sec: f64,
     pub latency_us: Latency,
+    /// Octets per successful operation; only where the operation counts items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub octets_per_op: Option<f64>,
+    /// qresync-resync: `* n FETCH` lines per resync.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetch_lines_per_op: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -167,6 +173,13 @@ impl<'a> Report<'a> {
                 cells.join(" | ")
             ));
         }
+        for (name, report) in &self.operations.0 {
+            if let (Some(octets), Some(lines)) = (report.octets_per_op, report.fetch_lines_per_op) {
+                text.push_str(&format!(
+                    "\n{name}: {octets:.0} octets and {lines:.1} FETCH lines per operation\n"
+                ));
+            }
+        }
         let cpu = &self.generator_cpu;
         text.push_str(&format!(
             "\ngenerator cpu: {:.1}% of one core (user {:.2}s, system {:.2}s)\n",
@@ -202,6 +215,10 @@ fn imap_load(scenario: &Scenario) -> String {
             }
         ),
         ImapScenario::Search => format!(", SEARCH {}", imap.search),
+        ImapScenario::QresyncResync => format!(
+            ", 1 in {} messages' \\Flagged changed before each resync",
+            crate::imap::qresync::CHANGED_PER
+        ),
         ImapScenario::IdleLatency => format!(
             ", size {}, LMTP port {}",
             scenario.size,
@@ -265,6 +282,13 @@ fn operation(stats: &OperationStats, duration_secs: f64) -> OperationReport {
             0.0
         }
     };
+    let per_op = |value: u64| {
+        if stats.count == 0 {
+            0.0
+        } else {
+            value as f64 / stats.count as f64
+        }
+    };
     let histogram = &stats.latency_us;
     let quantile = |q: f64| {
         if stats.count == 0 {
@@ -285,6 +309,8 @@ fn operation(stats: &OperationStats, duration_secs: f64) -> OperationReport {
             p999: quantile(0.999),
             max: if stats.count == 0 { 0 } else { histogram.max() },
         },
+        octets_per_op: stats.items.map(|_| per_op(stats.octets)),
+        fetch_lines_per_op: stats.items.map(per_op),
     }
 }
 

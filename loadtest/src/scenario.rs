@@ -99,6 +99,9 @@ pub enum ImapScenario {
     IdleLatency,
     /// Hold many IDLE sessions at once and measure the server's memory.
     IdleConnections,
+    /// A second connection changes the flags of 1% of the messages; then, timed, UNSELECT and
+    /// `SELECT mailbox (QRESYNC (uidvalidity modseq))` (RFC 7162).
+    QresyncResync,
 }
 
 impl ImapScenario {
@@ -111,6 +114,7 @@ impl ImapScenario {
             ImapScenario::Search => "search",
             ImapScenario::IdleLatency => "idle-latency",
             ImapScenario::IdleConnections => "idle-connections",
+            ImapScenario::QresyncResync => "qresync-resync",
         }
     }
 

@@ -295,6 +295,12 @@ fn imap_smoke_runs_pass_against_postern() {
     let by_text = imap("search-text", "search", &["--search", "TEXT needle"]);
     assert_clean(&by_text, &["search"]);
 
+    let resync = imap("qresync-resync", "qresync-resync", &[]);
+    assert_clean(&resync, &["login", "change", "resync"]);
+    let resynced = &resync["operations"]["resync"];
+    assert!(resynced["fetch_lines_per_op"].as_f64().unwrap() >= 1.0);
+    assert!(resynced["octets_per_op"].as_f64().unwrap() > 0.0);
+
     let idle = imap("idle-latency", "idle-latency", &["--lmtp-port", &lmtp_port]);
     assert_clean(&idle, &["login", "deliver", "exists", "notify"]);
 

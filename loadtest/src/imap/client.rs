@@ -495,6 +495,27 @@ pub fn fetch_number(text: &[u8], name: &[u8]) -> Option<u64> {
     parse_number(&rest[..end])
 }
 
+/// The number of a response code such as `[HIGHESTMODSEQ 715]` or `[UIDVALIDITY 3]`.
+pub fn response_code(text: &[u8], name: &[u8]) -> Option<u64> {
+    let mut at = 0;
+    while let Some(found) = memchr::memmem::find(&text[at..], b"[") {
+        let rest = &text[at + found + 1..];
+        if rest.len() > name.len()
+            && rest[..name.len()].eq_ignore_ascii_case(name)
+            && rest[name.len()] == b' '
+        {
+            let digits = &rest[name.len() + 1..];
+            let end = digits
+                .iter()
+                .position(|byte| !byte.is_ascii_digit())
+                .unwrap_or(digits.len());
+            return parse_number(&digits[..end]);
+        }
+        at += found + 1;
+    }
+    None
+}
+
 /// Whether a response carries a capability list, and if so whether it names LITERAL+.
 fn capability_literal_plus(text: &[u8]) -> Option<bool> {
     let start = if let Some(at) = memchr::memmem::find(text, b"[CAPABILITY ") {
@@ -553,6 +574,16 @@ mod tests {
         assert_eq!(numbered(b"OK [UIDNEXT 4]"), None);
         assert!(is_fetch(b"* 3 FETCH (UID 9 FLAGS (\\Seen))"));
         assert!(!is_fetch(b"* 3 EXPUNGE"));
+        assert_eq!(
+            response_code(b"* OK [HIGHESTMODSEQ 715] Highest", b"HIGHESTMODSEQ"),
+            Some(715)
+        );
+        assert_eq!(
+            response_code(b"* OK [UIDVALIDITY 3] UIDs valid", b"UIDVALIDITY"),
+            Some(3)
+        );
+        assert_eq!(response_code(b"* OK [UIDNEXT 9] x", b"UIDVALIDITY"), None);
+        assert_eq!(response_code(b"* OK [NOMODSEQ] x", b"HIGHESTMODSEQ"), None);
         assert_eq!(search_matches(b"* SEARCH 1 4 9"), Some(3));
         assert_eq!(search_matches(b"* SEARCH"), Some(0));
         assert_eq!(search_matches(b"* SEARCHES 1"), None);

@@ -131,8 +131,8 @@ async fn operation(
             Ok(message.len() as u64)
         }
         ImapScenario::Search => search(client, &imap.search).await,
-        ImapScenario::IdleLatency | ImapScenario::IdleConnections => {
-            unreachable!("IDLE scenarios run in idle.rs and hold.rs")
+        ImapScenario::IdleLatency | ImapScenario::IdleConnections | ImapScenario::QresyncResync => {
+            unreachable!("IDLE and QRESYNC scenarios run in idle.rs, hold.rs and qresync.rs")
         }
     }
 }

@@ -1,12 +1,14 @@
 //! IMAP scenarios. `client` speaks the protocol; `mailbox` runs the scenarios that work one
 //! mailbox per connection (select-fetch-flags, fetch-envelope, fetch-body, append, search);
 //! `idle` measures how soon an IDLE session hears of an LMTP delivery; `hold` keeps many IDLE
-//! sessions open and reads the server's memory.
+//! sessions open and reads the server's memory; `qresync` times a QRESYNC SELECT after another
+//! connection changed 1% of the flags.
 
 pub mod client;
 pub mod hold;
 pub mod idle;
 pub mod mailbox;
+pub mod qresync;
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ pub fn primary_operation(scenario: ImapScenario) -> &'static str {
         ImapScenario::Search => "search",
         ImapScenario::IdleLatency => "notify",
         ImapScenario::IdleConnections => "idle",
+        ImapScenario::QresyncResync => "resync",
     }
 }
 
@@ -33,6 +36,7 @@ pub fn primary_operation(scenario: ImapScenario) -> &'static str {
 pub async fn task(shared: Arc<Shared>, task: u32) -> Recorder {
     match shared.scenario.imap.scenario {
         ImapScenario::IdleLatency => idle::task(shared, task).await,
+        ImapScenario::QresyncResync => qresync::task(shared, task).await,
         ImapScenario::IdleConnections => unreachable!("idle-connections runs in hold::run"),
         _ => mailbox::task(shared, task).await,
     }
