@@ -453,43 +453,25 @@ pub(crate) mod checkpoint {
         })
     }
 
-    pub(crate) fn encode_index(index: &MessageIndex, writer: &mut Writer<'_>) {
+    /// The index in checkpoint format `version`: version 1 had no save dates and no shared
+    /// state (written only by tests of old checkpoints).
+    pub(crate) fn encode_index(index: &MessageIndex, version: u16, writer: &mut Writer<'_>) {
         writer.u32(index.entries.len() as u32);
         for entry in &index.entries {
             writer.u32(entry.uid);
             writer.u8(entry.flags.0);
-            writer.u8(entry.state);
+            writer.u8(if version >= 2 {
+                entry.state
+            } else {
+                entry.state & !STATE_SHARED
+            });
             writer.u32(entry.keyword_set);
             writer.u32(entry.size_octets);
             writer.u64(entry.modseq);
             writer.i64(entry.internal_date_secs);
-            writer.i64(entry.save_date_secs);
-            writer.u32(entry.commit_sequence);
-            writer.u32(entry.commit_offset);
-            extent(writer, &entry.first_extent);
-            if entry.state & STATE_MORE_EXTENTS != 0 {
-                let more = index
-                    .more_extents
-                    .get(&entry.uid)
-                    .map_or(&[][..], |more| &more[..]);
-                writer.u32(more.len() as u32);
-                more.iter().for_each(|packed| extent(writer, packed));
+            if version >= 2 {
+                writer.i64(entry.save_date_secs);
             }
-        }
-    }
-
-    /// The version 1 layout (no save dates, no shared state), for tests of old checkpoints.
-    #[cfg(test)]
-    pub(crate) fn encode_index_v1(index: &MessageIndex, writer: &mut Writer<'_>) {
-        writer.u32(index.entries.len() as u32);
-        for entry in &index.entries {
-            writer.u32(entry.uid);
-            writer.u8(entry.flags.0);
-            writer.u8(entry.state & !STATE_SHARED);
-            writer.u32(entry.keyword_set);
-            writer.u32(entry.size_octets);
-            writer.u64(entry.modseq);
-            writer.i64(entry.internal_date_secs);
             writer.u32(entry.commit_sequence);
             writer.u32(entry.commit_offset);
             extent(writer, &entry.first_extent);
