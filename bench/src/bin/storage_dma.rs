@@ -33,6 +33,7 @@
 use futures_lite::io::AsyncWriteExt;
 use glommio::io::{DmaFile, DmaStreamWriter, DmaStreamWriterBuilder, OpenOptions};
 use hdrhistogram::Histogram;
+use postern_bench::Arguments;
 use postern_storage::disk::{Disk, FileId, SegmentFile};
 use postern_storage::files::{FileDisk, RealFile};
 use std::path::{Path, PathBuf};
@@ -61,35 +62,22 @@ struct Options {
     repeats: usize,
 }
 
-fn usage(problem: &str) -> ! {
-    eprintln!("storage_dma: {problem}\nusage: storage_dma [--secs S] [--repeats N]");
-    std::process::exit(2)
-}
-
-fn parse<T: std::str::FromStr>(flag: &str, value: &str) -> T {
-    value
-        .parse()
-        .unwrap_or_else(|_| usage(&format!("bad value for {flag}: {value}")))
-}
+const ARGUMENTS: Arguments = Arguments::new("storage_dma", "[--secs S] [--repeats N]");
 
 fn options() -> Options {
     let mut options = Options {
         seconds: SECS_DEFAULT,
         repeats: REPEATS_DEFAULT,
     };
-    let mut arguments = std::env::args().skip(1);
-    while let Some(flag) = arguments.next() {
-        let value = arguments
-            .next()
-            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+    for (flag, value) in ARGUMENTS.pairs() {
         match flag.as_str() {
-            "--secs" => options.seconds = parse(&flag, &value),
-            "--repeats" => options.repeats = parse(&flag, &value),
-            _ => usage(&format!("unknown flag {flag}")),
+            "--secs" => options.seconds = ARGUMENTS.parse(&flag, &value),
+            "--repeats" => options.repeats = ARGUMENTS.parse(&flag, &value),
+            _ => ARGUMENTS.fail(&format!("unknown flag {flag}")),
         }
     }
     if options.seconds <= 0.0 || options.repeats == 0 {
-        usage("--secs and --repeats must be positive");
+        ARGUMENTS.fail("--secs and --repeats must be positive");
     }
     options
 }

@@ -17,6 +17,7 @@
 //! Environment: `POSTERN_BENCH_DIR` (default /tmp; must be a real disk, not tmpfs).
 
 use hdrhistogram::Histogram;
+use postern_bench::Arguments;
 use postern_storage::files::FileDisk;
 use postern_storage::{LogConfig, MailboxKey, MessageMeta, Store, Uid};
 use std::cell::{Cell, RefCell};
@@ -38,35 +39,22 @@ struct Options {
     seconds: f64,
 }
 
-fn usage(problem: &str) -> ! {
-    eprintln!("storage_read: {problem}\nusage: storage_read [--fill-mib N] [--secs S]");
-    std::process::exit(2)
-}
-
-fn parse<T: std::str::FromStr>(flag: &str, value: &str) -> T {
-    value
-        .parse()
-        .unwrap_or_else(|_| usage(&format!("bad value for {flag}: {value}")))
-}
+const ARGUMENTS: Arguments = Arguments::new("storage_read", "[--fill-mib N] [--secs S]");
 
 fn options() -> Options {
     let mut options = Options {
         fill_mib: FILL_MIB_DEFAULT,
         seconds: SECS_DEFAULT,
     };
-    let mut arguments = std::env::args().skip(1);
-    while let Some(flag) = arguments.next() {
-        let value = arguments
-            .next()
-            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+    for (flag, value) in ARGUMENTS.pairs() {
         match flag.as_str() {
-            "--fill-mib" => options.fill_mib = parse(&flag, &value),
-            "--secs" => options.seconds = parse(&flag, &value),
-            _ => usage(&format!("unknown flag {flag}")),
+            "--fill-mib" => options.fill_mib = ARGUMENTS.parse(&flag, &value),
+            "--secs" => options.seconds = ARGUMENTS.parse(&flag, &value),
+            _ => ARGUMENTS.fail(&format!("unknown flag {flag}")),
         }
     }
     if options.fill_mib < 3 || options.seconds <= 0.0 {
-        usage("--fill-mib must be at least 3 and --secs positive");
+        ARGUMENTS.fail("--fill-mib must be at least 3 and --secs positive");
     }
     options
 }

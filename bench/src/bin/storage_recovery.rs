@@ -26,6 +26,7 @@
 //! [--tail-mib N] [--index-messages N,N,...]`
 //! Environment: `POSTERN_BENCH_DIR` (default /tmp; must be a real disk, not tmpfs).
 
+use postern_bench::Arguments;
 use postern_storage::files::FileDisk;
 use postern_storage::index::{MessageEntry, PackedExtent};
 use postern_storage::mailbox::State;
@@ -69,19 +70,10 @@ struct Options {
     index_messages: Vec<u64>,
 }
 
-fn usage(problem: &str) -> ! {
-    eprintln!(
-        "storage_recovery: {problem}\n\
-         usage: storage_recovery [--log-mib N] [--tail-mib N] [--index-messages N,N,...]"
-    );
-    std::process::exit(2)
-}
-
-fn parse<T: std::str::FromStr>(flag: &str, value: &str) -> T {
-    value
-        .parse()
-        .unwrap_or_else(|_| usage(&format!("bad value for {flag}: {value}")))
-}
+const ARGUMENTS: Arguments = Arguments::new(
+    "storage_recovery",
+    "[--log-mib N] [--tail-mib N] [--index-messages N,N,...]",
+);
 
 fn options() -> Options {
     let mut options = Options {
@@ -89,22 +81,21 @@ fn options() -> Options {
         tail_mib: TAIL_MIB_DEFAULT,
         index_messages: INDEX_MESSAGES_DEFAULT.to_vec(),
     };
-    let mut arguments = std::env::args().skip(1);
-    while let Some(flag) = arguments.next() {
-        let value = arguments
-            .next()
-            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+    for (flag, value) in ARGUMENTS.pairs() {
         match flag.as_str() {
-            "--log-mib" => options.log_mib = parse(&flag, &value),
-            "--tail-mib" => options.tail_mib = parse(&flag, &value),
+            "--log-mib" => options.log_mib = ARGUMENTS.parse(&flag, &value),
+            "--tail-mib" => options.tail_mib = ARGUMENTS.parse(&flag, &value),
             "--index-messages" => {
-                options.index_messages = value.split(',').map(|count| parse(&flag, count)).collect()
+                options.index_messages = value
+                    .split(',')
+                    .map(|count| ARGUMENTS.parse(&flag, count))
+                    .collect()
             }
-            _ => usage(&format!("unknown flag {flag}")),
+            _ => ARGUMENTS.fail(&format!("unknown flag {flag}")),
         }
     }
     if options.tail_mib >= options.log_mib {
-        usage("--tail-mib must be below --log-mib");
+        ARGUMENTS.fail("--tail-mib must be below --log-mib");
     }
     options
 }
