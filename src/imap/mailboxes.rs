@@ -6,6 +6,7 @@ use super::command::{
     CommandBody, ListReturn, ListSelection, MailboxName, StatusItem, encode_mailbox_name,
 };
 use super::driver::{Driver, Next, SessionState};
+use super::qresync::reported_highest_modseq;
 use super::selected::Enabled;
 use crate::mailstore::INBOX;
 use postern_storage::mailbox::Mailbox;
@@ -524,10 +525,13 @@ impl Driver {
             .filter_map(|(name, direct)| {
                 let exists = existing.contains(name.as_str());
                 let prefix = format!("{name}{DELIMITER}");
+                // Both name sets are sorted: the names below this one are a contiguous run.
                 let hidden_below = || {
-                    universe
+                    let start = universe.partition_point(|other| *other < prefix.as_str());
+                    universe[start..]
                         .iter()
-                        .any(|other| other.starts_with(&prefix) && !matches_any(other))
+                        .take_while(|other| other.starts_with(&prefix))
+                        .any(|other| !matches_any(other))
                 };
                 let mut childinfo = false;
                 if subscribed_only && !lsub && recursive {
@@ -539,7 +543,10 @@ impl Driver {
                 if !direct && subscribed_only && (!hidden_below() || (!lsub && !recursive)) {
                     return None;
                 }
-                let has_children = existing.iter().any(|other| other.starts_with(&prefix));
+                let has_children = existing
+                    .range(prefix.as_str()..)
+                    .next()
+                    .is_some_and(|other| other.starts_with(&prefix));
                 let special_use = account
                     .names
                     .get(&name)
@@ -640,9 +647,7 @@ pub fn write_status_response(
                 "SIZE",
                 entries.iter().map(|e| u64::from(e.size_octets)).sum(),
             ),
-            // RFC 7162 §7: 0 would mean "no mod-sequences"; an unchanged mailbox says 1 (the
-            // store gives a mailbox's first change MODSEQ 2).
-            StatusItem::HighestModSeq => ("HIGHESTMODSEQ", mailbox.highest_modseq.max(1)),
+            StatusItem::HighestModSeq => ("HIGHESTMODSEQ", reported_highest_modseq(mailbox)),
             StatusItem::AppendLimit => ("APPENDLIMIT", postern_storage::limits::MESSAGE_OCTETS_MAX),
             StatusItem::MailboxId => {
                 if !first {

@@ -7,6 +7,13 @@ use super::selected::{Enabled, write_fetch_flags, write_uid_set};
 use postern_storage::mailbox::Mailbox;
 use postern_storage::{Modseq, Uid};
 
+/// A mailbox's HIGHESTMODSEQ as IMAP reports it. RFC 7162 §7: the value is at least 1 (0 would
+/// mean "no mod-sequences"); the store gives a mailbox's first change MODSEQ 2, so an unchanged
+/// mailbox's 0 becomes 1.
+pub fn reported_highest_modseq(mailbox: &Mailbox) -> Modseq {
+    mailbox.highest_modseq.max(1)
+}
+
 /// The inclusive UID ranges a set names, `*` standing for `largest` (UIDs need not exist).
 pub fn set_ranges(set: &SequenceSet, largest: Uid) -> Vec<(Uid, Uid)> {
     let mut ranges: Vec<(Uid, Uid)> = set
@@ -84,8 +91,9 @@ impl Driver {
         if let SessionState::Selected(_, selected) = &self.state {
             let store = self.shard.state.mail.store();
             let highest = store
-                .status(selected.key)
-                .map_or(1, |s| s.highest_modseq.max(1));
+                .state()
+                .mailbox(selected.key)
+                .map_or(1, reported_highest_modseq);
             self.out.extend_from_slice(
                 format!("* OK [HIGHESTMODSEQ {highest}] Highest\r\n").as_bytes(),
             );

@@ -533,25 +533,15 @@ impl Driver {
             .map(|&(sequence, uid, _)| if by_uid { uid } else { sequence })
             .collect();
         let Some(returns) = returns else {
-            let mut line = String::from("* SEARCH");
-            for n in &numbers {
-                line.push(' ');
-                line.push_str(&n.to_string());
-            }
-            if let (true, Some(highest)) = (modseq, highest) {
-                line.push_str(&format!(" (MODSEQ {highest})"));
-            }
-            line.push_str("\r\n");
-            self.out.extend_from_slice(line.as_bytes());
+            write_numbers(
+                &mut self.out,
+                "SEARCH",
+                &numbers,
+                highest.filter(|_| modseq),
+            );
             return;
         };
-        // RFC 4731 §3.1: RETURN () means RETURN (ALL).
-        let all_only = [SearchReturn::All];
-        let returns = if returns.is_empty() {
-            &all_only[..]
-        } else {
-            returns
-        };
+        let returns = return_options(returns);
         let has = |wanted: SearchReturn| returns.contains(&wanted);
         let only_min_max = !has(SearchReturn::All) && !has(SearchReturn::Count);
         // RFC 5182 §2.4: with MIN/MAX and no ALL/COUNT, "$" holds the message(s) returned.
@@ -593,6 +583,30 @@ impl Driver {
             modseq,
         );
     }
+}
+
+/// RFC 4731 §3.1: RETURN () means RETURN (ALL).
+pub(super) fn return_options(returns: &[SearchReturn]) -> &[SearchReturn] {
+    if returns.is_empty() {
+        &[SearchReturn::All]
+    } else {
+        returns
+    }
+}
+
+/// `* SEARCH n n n` or `* SORT n n n`, with ` (MODSEQ m)` after a MODSEQ criterion (RFC 7162
+/// §3.1.5, §3.1.9).
+pub(super) fn write_numbers(out: &mut Vec<u8>, word: &str, numbers: &[u32], modseq: Option<u64>) {
+    let mut line = format!("* {word}");
+    for n in numbers {
+        line.push(' ');
+        line.push_str(&n.to_string());
+    }
+    if let Some(modseq) = modseq {
+        line.push_str(&format!(" (MODSEQ {modseq})"));
+    }
+    line.push_str("\r\n");
+    out.extend_from_slice(line.as_bytes());
 }
 
 /// `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set] [MODSEQ n]` (RFC 4731 §3.1,

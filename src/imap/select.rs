@@ -3,6 +3,7 @@
 
 use super::command::{CommandBody, MailboxName, Qresync, SearchReturn, SequenceSet};
 use super::driver::{Driver, Next, SessionState};
+use super::qresync::reported_highest_modseq;
 use super::selected::{SelectedMailbox, Sync, write_flags_responses, write_uid_set};
 use postern_storage::{SystemFlags, Uid, UidRange};
 
@@ -190,7 +191,7 @@ impl Driver {
             out.extend_from_slice(
                 format!(
                     "* OK [HIGHESTMODSEQ {}] Highest\r\n",
-                    mailbox.highest_modseq.max(1)
+                    reported_highest_modseq(mailbox)
                 )
                 .as_bytes(),
             );
@@ -315,7 +316,10 @@ impl Driver {
         self.sync(Sync::Full);
         if !deleted.is_empty() && self.enabled().qresync {
             // RFC 7162 §3.2.7, §3.2.9: after expunges, the tagged OK tells HIGHESTMODSEQ.
-            let highest = store.status(key).map_or(1, |s| s.highest_modseq.max(1));
+            let highest = store
+                .state()
+                .mailbox(key)
+                .map_or(1, reported_highest_modseq);
             let code = format!("HIGHESTMODSEQ {highest}");
             self.no_or_ok_code(tag, &code, "EXPUNGE completed");
             return;
@@ -326,14 +330,7 @@ impl Driver {
 
 /// Ascending UIDs → the fewest inclusive ranges.
 pub fn uid_ranges(uids: &[Uid]) -> Vec<UidRange> {
-    let mut ranges: Vec<UidRange> = Vec::new();
-    for &uid in uids {
-        match ranges.last_mut() {
-            Some(last) if last.last.checked_add(1) == Some(uid) => last.last = uid,
-            _ => ranges.push(UidRange::one(uid)),
-        }
-    }
-    ranges
+    UidRange::fold(uids.iter().copied())
 }
 
 /// `1:3,7` for a list of ascending UIDs (COPYUID, SEARCH results).

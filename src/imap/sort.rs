@@ -17,7 +17,7 @@ mod thread;
 
 use super::command::{SearchKey, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm};
 use super::driver::{Driver, SessionState};
-use super::search::mentions_modseq;
+use super::search::{mentions_modseq, return_options, write_esearch, write_numbers};
 use super::selected::Sync;
 use crate::mime::Analysis;
 use postern_storage::{MailboxKey, Uid};
@@ -290,26 +290,11 @@ impl Driver {
             .map(|r| if by_uid { r.uid } else { r.sequence })
             .collect();
         let Some(returns) = returns else {
-            let mut line = String::from("* SORT");
-            for n in &numbers {
-                line.push(' ');
-                line.push_str(&n.to_string());
-            }
             // RFC 7162 §3.1.9: with a MODSEQ criterion, the highest MODSEQ of a non-empty result.
-            if let (true, Some(highest)) = (modseq, highest) {
-                line.push_str(&format!(" (MODSEQ {highest})"));
-            }
-            line.push_str("\r\n");
-            self.out.extend_from_slice(line.as_bytes());
+            write_numbers(&mut self.out, "SORT", &numbers, highest.filter(|_| modseq));
             return;
         };
-        // RFC 4731 §3.1: RETURN () means RETURN (ALL).
-        let all_only = [SearchReturn::All];
-        let returns = if returns.is_empty() {
-            &all_only[..]
-        } else {
-            returns
-        };
+        let returns = return_options(returns);
         if returns.contains(&SearchReturn::Save)
             && let SessionState::Selected(account, _) = &mut self.state
         {
@@ -325,7 +310,7 @@ impl Driver {
         // RFC 5267 §3.2: MIN and MAX are the first and last messages in sort order, and ALL
         // keeps that order; RFC 7162 §3.1.10 for MODSEQ.
         let modseq = highest.filter(|_| modseq);
-        super::search::write_esearch(
+        write_esearch(
             &mut self.out,
             tag,
             by_uid,

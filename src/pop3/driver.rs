@@ -405,14 +405,7 @@ fn uid_ranges(uids: &[u32]) -> Vec<UidRange> {
     let mut sorted = uids.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut ranges: Vec<UidRange> = Vec::new();
-    for uid in sorted {
-        match ranges.last_mut() {
-            Some(range) if range.last + 1 == uid => range.last = uid,
-            _ => ranges.push(UidRange::one(uid)),
-        }
-    }
-    ranges
+    UidRange::fold(sorted)
 }
 
 #[cfg(test)]

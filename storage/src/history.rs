@@ -151,14 +151,7 @@ impl ExpungeHistory {
 
 /// Ascending UIDs → the fewest inclusive ranges.
 pub(crate) fn compact_ranges(uids: impl IntoIterator<Item = crate::ids::Uid>) -> Vec<UidRange> {
-    let mut ranges: Vec<UidRange> = Vec::new();
-    for uid in uids {
-        match ranges.last_mut() {
-            Some(last) if last.last.checked_add(1) == Some(uid) => last.last = uid,
-            _ => ranges.push(UidRange::one(uid)),
-        }
-    }
-    ranges
+    UidRange::fold(uids)
 }
 
 /// Ranges sorted and merged where they overlap or touch: each UID once, in order.

@@ -39,6 +39,18 @@ impl UidRange {
     pub fn contains(&self, uid: Uid) -> bool {
         self.first <= uid && uid <= self.last
     }
+
+    /// Ascending UIDs → the fewest inclusive ranges (one flag-change or expunge record).
+    pub fn fold(uids: impl IntoIterator<Item = Uid>) -> Vec<UidRange> {
+        let mut ranges: Vec<UidRange> = Vec::new();
+        for uid in uids {
+            match ranges.last_mut() {
+                Some(last) if last.last.checked_add(1) == Some(uid) => last.last = uid,
+                _ => ranges.push(UidRange::one(uid)),
+            }
+        }
+        ranges
+    }
 }
 
 /// The IMAP system flags a message keeps (\Recent is per session and not stored).
