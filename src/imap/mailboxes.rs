@@ -207,26 +207,17 @@ impl Driver {
             self.no(tag, Some("ALREADYEXISTS"), "Mailbox already exists");
             return;
         }
-        // Superior names are created as needed (RFC 3501 §6.3.3).
-        let mut prefix = String::new();
-        for level in name.split(DELIMITER) {
-            if !prefix.is_empty() {
-                prefix.push(DELIMITER);
-            }
-            prefix.push_str(level);
-            if store.mailbox_by_name(account, &prefix).is_some() {
-                continue;
-            }
-            // Superior names get no attribute; the named mailbox gets the one asked for.
-            let use_ = special_use.filter(|_| prefix.len() == name.len());
-            if let Err(error) = store.create_mailbox_with(account, &prefix, use_).await {
-                return self.store_failed(tag, &error);
-            }
+        // Superior names are created as needed (RFC 3501 §6.3.3), without an attribute; the
+        // named mailbox gets the one asked for.
+        if let Err(error) = self.create_parents(account, &name).await {
+            return self.store_failed(tag, &error);
         }
+        let key = match store.create_mailbox_with(account, &name, special_use).await {
+            Ok((key, _durable)) => key,
+            Err(error) => return self.store_failed(tag, &error),
+        };
         // RFC 8474 §4.1: CREATE tells the new mailbox's MAILBOXID.
-        let code = store
-            .mailbox_by_name(account, &name)
-            .map(|key| format!("MAILBOXID ({})", mailbox_id(key)));
+        let code = Some(format!("MAILBOXID ({})", mailbox_id(key)));
         super::response::write_status(
             &mut self.out,
             tag,

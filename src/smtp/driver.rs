@@ -15,7 +15,7 @@ use super::params::envelope_text;
 use super::{Content, DeliveryResult, Event, Mode, RecipientCheck, Session, SmtpConfig};
 use crate::accounts::Resolution;
 use crate::config::{ListenerConfig, Protocol, TlsMode};
-use crate::date::rfc5322_date;
+use crate::date::{now_secs, rfc5322_date};
 use crate::mailstore::DeliveryError;
 use crate::net::{Connection, ConnectionPermit, InputBuffer, Refusal};
 use crate::runtime::deliver::OutgoingDelivery;
@@ -365,7 +365,7 @@ impl Driver {
     /// Opens a delivery per distinct account and writes the trace fields into each.
     async fn begin_message(&mut self, session: &Session) -> Message {
         self.message = None;
-        let now = unix_now_secs();
+        let now = u64::try_from(now_secs()).unwrap_or(0);
         let id = message_id(self.shard.state.id, now);
         let date = rfc5322_date(now);
         let trace = session.trace_header(&id, &date);
@@ -408,7 +408,7 @@ impl Driver {
             .envelope()
             .expect("EndOfData comes inside a transaction");
         let committed = match self.message.take() {
-            Some(message) => message.commit(unix_now_secs() as i64).await,
+            Some(message) => message.commit(now_secs()).await,
             None => Vec::new(),
         };
         envelope
@@ -458,12 +458,6 @@ fn error_delay(errors: u32) -> Duration {
 /// Peer-supplied text for a log line.
 fn escape(text: &str) -> String {
     text.escape_debug().to_string()
-}
-
-fn unix_now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 thread_local! {
