@@ -45,6 +45,8 @@ struct Needs {
     header: bool,
     analysis: bool,
     envelope: bool,
+    /// Which of `ENVELOPE_FIELDS` the criteria name.
+    fields: [bool; 5],
     email_id: bool,
     texts: Vec<(bool, Vec<u8>)>,
     modseq: bool,
@@ -60,6 +62,14 @@ fn needs(key: &SearchKey, into: &mut Needs) {
         | SearchKey::Subject(_) => {
             into.envelope = true;
             into.analysis = true;
+            let field = match key {
+                SearchKey::Subject(_) => 0,
+                SearchKey::From(_) => 1,
+                SearchKey::To(_) => 2,
+                SearchKey::Cc(_) => 3,
+                _ => 4,
+            };
+            into.fields[field] = true;
         }
         SearchKey::Header(..) => {
             into.header = true;
@@ -373,14 +383,22 @@ impl Driver {
         let mut analysis = None;
         if wanted.analysis || wanted.email_id || !wanted.texts.is_empty() {
             let commit = store.read_commit(key, c.uid).await.map_err(|_| ())?;
-            c.email_id = Some(super::fetch::email_id(key, commit.ingest));
+            if wanted.email_id {
+                c.email_id = Some(super::fetch::email_id(key, commit.ingest));
+            }
             let decoded = match Analysis::decode(&commit.parse) {
                 Ok(decoded) => Some(decoded),
                 Err(_) => self.analyze_content(key, c.uid).await.ok(),
             };
             if let Some(decoded) = decoded {
                 c.sent_days = decoded.sent_day_local();
-                for (slot, name) in c.fields.iter_mut().zip(ENVELOPE_FIELDS) {
+                for ((slot, name), _) in c
+                    .fields
+                    .iter_mut()
+                    .zip(ENVELOPE_FIELDS)
+                    .zip(wanted.fields)
+                    .filter(|(_, wanted)| *wanted)
+                {
                     *slot = decoded.envelope_field(name).map(<[u8]>::to_vec);
                 }
                 header_octets = decoded.header_octets();

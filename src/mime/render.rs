@@ -12,12 +12,13 @@ pub fn write_string(out: &mut Vec<u8>, value: &[u8]) {
     if value.iter().all(|&octet| (0x20..=0x7e).contains(&octet)) {
         out.reserve(value.len() + 2);
         out.push(b'"');
-        for &octet in value {
-            if octet == b'"' || octet == b'\\' {
-                out.push(b'\\');
-            }
-            out.push(octet);
+        let mut rest = value;
+        while let Some(at) = memchr::memchr2(b'"', b'\\', rest) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(&[b'\\', rest[at]]);
+            rest = &rest[at + 1..];
         }
+        out.extend_from_slice(rest);
         out.push(b'"');
         return;
     }

@@ -225,6 +225,7 @@ impl<D: Disk + 'static> Store<D> {
         let replaced = disk.open(sequence).await.map_err(fail)?;
         // One synchronous step: the log and the index switch to the new file together.
         self.log.replace_segment(sequence, replaced, new_salt);
+        self.commit_cache.borrow_mut().forget_segment(sequence);
         let moved = |offset: u64, kind: LocationKind| match kind {
             LocationKind::Commit => plan.moved.get(&offset).copied(),
             LocationKind::Content(_) => offset

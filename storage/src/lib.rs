@@ -5,6 +5,7 @@
 pub mod check;
 pub mod checkpoint;
 pub mod codec;
+mod commit_cache;
 pub mod compaction;
 pub mod copy;
 pub mod disk;

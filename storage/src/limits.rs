@@ -22,6 +22,12 @@ pub const UID_RANGES_PER_RECORD_MAX: usize = 64 * 1024;
 /// §3.2.10), 16 octets each in memory and in checkpoints; older ones are forgotten and the
 /// mailbox then answers `expunged_since` only for MODSEQs from the newest forgotten one on.
 pub const EXPUNGE_HISTORY_RANGES_MAX: usize = 1024;
+/// Verified commit records (the parse results ENVELOPE, BODYSTRUCTURE and header SEARCH are
+/// rendered from) a store keeps in memory, so a listing reads the log once, not every time.
+pub const COMMIT_CACHE_OCTETS_DEFAULT: usize = 64 * 1024 * 1024;
+/// Commit records larger than this in memory are not cached (a rare MIME tree of thousands of
+/// parts is read from the log each time rather than pushing out hundreds of ordinary ones).
+pub const COMMIT_CACHE_ENTRY_OCTETS_MAX: usize = 64 * 1024;
 /// Largest record payload; anything longer in a record header is damage.
 pub const RECORD_PAYLOAD_OCTETS_MAX: usize = 2 * 1024 * 1024;
 /// Largest framed record (16-octet header plus payload).

@@ -10,9 +10,10 @@
 use crate::disk::{Disk, DiskError, SegmentFile};
 use crate::ids::Location;
 use crate::limits::{
-    BATCH_OCTETS_DEFAULT, CHECKPOINT_INTERVAL_OCTETS_DEFAULT, COMPACTION_INTERVAL_OCTETS_DEFAULT,
-    COMPACTION_LIVE_PERCENT_DEFAULT, COMPACTION_OCTETS_PER_SEC_DEFAULT, SCAN_WINDOW_OCTETS_DEFAULT,
-    SCAN_WINDOW_OCTETS_MIN, SEGMENT_OCTETS_DEFAULT, SEGMENT_OCTETS_LIMIT, SEGMENT_OCTETS_MIN,
+    BATCH_OCTETS_DEFAULT, CHECKPOINT_INTERVAL_OCTETS_DEFAULT, COMMIT_CACHE_OCTETS_DEFAULT,
+    COMPACTION_INTERVAL_OCTETS_DEFAULT, COMPACTION_LIVE_PERCENT_DEFAULT,
+    COMPACTION_OCTETS_PER_SEC_DEFAULT, SCAN_WINDOW_OCTETS_DEFAULT, SCAN_WINDOW_OCTETS_MIN,
+    SEGMENT_OCTETS_DEFAULT, SEGMENT_OCTETS_LIMIT, SEGMENT_OCTETS_MIN,
 };
 use crate::notify::Event;
 use crate::record::{self, FrameContext, Record};
@@ -51,6 +52,8 @@ pub struct LogConfig {
     /// A compaction pass starts in the background after this much log since the last one;
     /// 0 runs it only on request (`Store::compact`).
     pub compaction_interval_octets: u64,
+    /// Memory for verified commit records read back (`Store::read_commit`); 0 = no cache.
+    pub commit_cache_octets: usize,
 }
 
 impl LogConfig {
@@ -66,6 +69,7 @@ impl LogConfig {
             compaction_live_percent_max: COMPACTION_LIVE_PERCENT_DEFAULT,
             compaction_octets_per_sec: COMPACTION_OCTETS_PER_SEC_DEFAULT,
             compaction_interval_octets: COMPACTION_INTERVAL_OCTETS_DEFAULT,
+            commit_cache_octets: COMMIT_CACHE_OCTETS_DEFAULT,
         }
     }
 

@@ -294,16 +294,27 @@ impl<D: Disk + 'static> Store<D> {
         Ok(filled)
     }
 
+    /// Commit records held by the read cache: (records, octets, records from segment
+    /// `sequence`). For diagnostics and tests.
+    pub fn commit_cache_usage(&self, sequence: u64) -> (usize, usize, usize) {
+        let cache = self.commit_cache.borrow();
+        (
+            cache.len(),
+            cache.used_octets(),
+            cache.len_in_segment(sequence),
+        )
+    }
+
     /// The message's commit record, verified: parse results, keywords as written, extents.
     /// A copy (COPY, MOVE) shares the commit record of the message first committed: its
     /// mailbox, UID, flags, keywords, MODSEQ and save date are that message's as written
     /// (the index has the copy's own); parse results, size, internal date and content are
-    /// the same.
+    /// the same. Records read are kept in a bounded cache (`LogConfig::commit_cache_octets`).
     pub async fn read_commit(
         &self,
         mailbox: MailboxKey,
         uid: Uid,
-    ) -> Result<MessageCommit, StoreError> {
+    ) -> Result<Rc<MessageCommit>, StoreError> {
         let (sequence, offset, size_octets, internal_date_secs) = {
             let state = self.state.borrow();
             let target = state.mailbox(mailbox).ok_or(StoreError::NoSuchMailbox)?;
@@ -315,11 +326,25 @@ impl<D: Disk + 'static> Store<D> {
                 entry.internal_date_secs,
             )
         };
+        // A copy's entry points at its original's record: either matches.
+        let this_message = |commit: &MessageCommit| {
+            (commit.mailbox, commit.uid) == (mailbox, uid)
+                || (commit.size_octets, commit.internal_date_secs)
+                    == (size_octets, internal_date_secs)
+        };
         let damaged = |what: &str| {
             StoreError::Damaged(format!(
                 "commit record at segment {sequence} offset {offset}: {what}"
             ))
         };
+        let cached = self.commit_cache.borrow_mut().get(sequence, offset);
+        if let Some(commit) = cached {
+            return if this_message(&commit) {
+                Ok(commit)
+            } else {
+                Err(damaged("not this message's commit"))
+            };
+        }
         let (file, salt) = self
             .log
             .segment(sequence)
@@ -345,11 +370,19 @@ impl<D: Disk + 'static> Store<D> {
         };
         let context = FrameContext { salt, offset };
         match record::decode(&bytes, context) {
-            Ok((Record::MessageCommit(commit), _))
-                if (commit.mailbox, commit.uid) == (mailbox, uid)
-                    || (commit.size_octets, commit.internal_date_secs)
-                        == (size_octets, internal_date_secs) =>
-            {
+            Ok((Record::MessageCommit(commit), _)) if this_message(&commit) => {
+                let commit = Rc::new(commit);
+                // Compaction may have moved the record while it was read; only a location
+                // still current names it.
+                if self
+                    .log
+                    .segment(sequence)
+                    .is_some_and(|(_, now)| now == salt)
+                {
+                    self.commit_cache
+                        .borrow_mut()
+                        .insert(sequence, offset, Rc::clone(&commit));
+                }
                 Ok(commit)
             }
             Ok(_) => Err(damaged("not this message's commit")),

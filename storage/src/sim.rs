@@ -488,3 +488,12 @@ impl SegmentFile for SimFile {
             .map_or(0, |file| file.current.len() as u64))
     }
 }
+
+/// Runs `future` to completion on a fresh glommio executor on this thread: how tests and
+/// benchmarks drive a store on the simulated disk.
+pub fn run<T>(future: impl std::future::Future<Output = T>) -> T {
+    glommio::LocalExecutorBuilder::default()
+        .make()
+        .expect("executor")
+        .run(future)
+}

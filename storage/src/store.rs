@@ -7,6 +7,7 @@
 //! record is durable, in log order, through `State::apply` — the same code recovery replays.
 
 use crate::checkpoint::{self, CheckpointHeader};
+use crate::commit_cache::CommitCache;
 use crate::disk::{Disk, DiskError, FileId, FileKind};
 use crate::error::StoreError;
 use crate::history::compact_ranges;
@@ -72,6 +73,8 @@ pub struct Store<D: Disk> {
     pub(crate) compacting: Cell<bool>,
     /// Notified when a compaction pass ends.
     pub(crate) compaction_done: Rc<Event>,
+    /// Commit records read back, by location (`read_commit`).
+    pub(crate) commit_cache: RefCell<CommitCache>,
     me: Weak<Self>,
 }
 
@@ -157,6 +160,7 @@ impl<D: Disk + 'static> Store<D> {
                 state.skip_lost(lost / RECORD_OCTETS_MIN as u64 + 1);
             }
         }
+        let commit_cache = CommitCache::new(log.config().commit_cache_octets);
         let store = Rc::new_cyclic(|me| Self {
             log,
             state: RefCell::new(state),
@@ -172,6 +176,7 @@ impl<D: Disk + 'static> Store<D> {
             pins: Rc::default(),
             compacting: Cell::new(false),
             compaction_done: Event::new(),
+            commit_cache: RefCell::new(commit_cache),
             me: me.clone(),
         });
         Ok((store, report))

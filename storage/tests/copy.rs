@@ -2,7 +2,7 @@
 //! the store's API on the simulated disk: compaction with shared extents, reopen from a
 //! checkpoint and by full replay, and a log written by format version 1.
 
-use postern_storage::sim::{Cut, Faults, SimDisk};
+use postern_storage::sim::{Cut, Faults, SimDisk, run};
 use postern_storage::{
     FlagOperation, LogConfig, MailboxKey, MessageMeta, Store, StoreError, SystemFlags, Uid,
     UidRange,
@@ -18,13 +18,6 @@ fn config() -> LogConfig {
     config.compaction_octets_per_sec = 0;
     config.compaction_live_percent_max = 50;
     config
-}
-
-fn run<T>(future: impl std::future::Future<Output = T>) -> T {
-    glommio::LocalExecutorBuilder::default()
-        .make()
-        .expect("executor")
-        .run(future)
 }
 
 fn content(id: u64, octets: usize) -> Vec<u8> {

@@ -5,7 +5,7 @@
 //! conditional), copies, moves, expunges and changes special-use attributes.
 
 use postern_storage::compaction::CompactionReport;
-use postern_storage::sim::{Cut, Faults, Rng, SimDisk};
+use postern_storage::sim::{Cut, Faults, Rng, SimDisk, run};
 use postern_storage::{
     FlagOperation, LogConfig, LogError, MailboxKey, MessageMeta, RecoveryReport, SpecialUse, Store,
     StoreError, SystemFlags, Uid, UidRange,
@@ -22,13 +22,6 @@ fn config() -> LogConfig {
     // Smaller than a content chunk: recovery reads records across windows and piecewise.
     config.scan_window_octets = 48 * 1024;
     config
-}
-
-fn run<T>(future: impl std::future::Future<Output = T>) -> T {
-    glommio::LocalExecutorBuilder::default()
-        .make()
-        .expect("executor")
-        .run(future)
 }
 
 /// Deterministic content of message `id`, generated once per thread (verification reads

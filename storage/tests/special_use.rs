@@ -4,7 +4,7 @@
 //! change, and the same attributes after reopening from a checkpoint and by full replay.
 
 use postern_storage::disk::{FileId, FileKind};
-use postern_storage::sim::{Cut, Faults, SimDisk};
+use postern_storage::sim::{Cut, Faults, SimDisk, run};
 use postern_storage::{
     AccountKey, Disk, LogConfig, MailboxKey, MessageMeta, SpecialUse, Store, StoreError,
 };
@@ -16,13 +16,6 @@ fn config() -> LogConfig {
     config.checkpoint_interval_octets = 0;
     config.compaction_interval_octets = 0;
     config
-}
-
-fn run<T>(future: impl std::future::Future<Output = T>) -> T {
-    glommio::LocalExecutorBuilder::default()
-        .make()
-        .expect("executor")
-        .run(future)
 }
 
 fn special_use_of(store: &Store<SimDisk>, mailbox: MailboxKey) -> Option<SpecialUse> {
