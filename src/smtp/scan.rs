@@ -1,17 +1,16 @@
-//! Byte searches for the framers. (`memchr` is not a dependency of this crate; these loops
-//! are simple enough for the compiler to vectorise well.)
+//! Byte searches for the framers, with `memchr` (SIMD): a position loop with an early exit is
+//! not vectorised, and the DATA framer's search for line ends was 7 % of a shard's time on
+//! 1 MiB messages.
 
 pub fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&octet| octet == needle)
+    memchr::memchr(needle, haystack)
 }
 
 /// The first CR or LF.
 pub fn find_cr_or_lf(haystack: &[u8]) -> Option<usize> {
-    haystack
-        .iter()
-        .position(|&octet| octet == b'\r' || octet == b'\n')
+    memchr::memchr2(b'\r', b'\n', haystack)
 }
 
 pub fn find_crlfcrlf(haystack: &[u8]) -> Option<usize> {
-    haystack.windows(4).position(|window| window == b"\r\n\r\n")
+    memchr::memmem::find(haystack, b"\r\n\r\n")
 }
