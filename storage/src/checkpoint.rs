@@ -293,6 +293,8 @@ fn decode_account(reader: &mut Reader<'_>, version: u16) -> Result<Account, Malf
         subscriptions: BTreeSet::new(),
         mailbox_next: reader.u32("mailbox next")?,
         uid_validity_last: reader.u32("uid validity last")?,
+        reserved_octets: 0,
+        reserved_messages: 0,
     };
     let subscriptions = reader.count(u32::MAX as usize, 4, "subscriptions")?;
     for _ in 0..subscriptions {

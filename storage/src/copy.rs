@@ -140,14 +140,8 @@ pub(crate) fn prepare(state: &mut State, request: CopyRequest) -> Result<Prepare
             last: range.last.min(uid_max),
         })
         .collect();
-    if !request.moving {
-        let over_octets = account.quota_octets_max > 0
-            && account.usage_octets + octets > account.quota_octets_max;
-        let over_messages = account.quota_messages_max > 0
-            && account.usage_messages + u64::from(count) > account.quota_messages_max;
-        if over_octets || over_messages {
-            return Err(StoreError::OverQuota);
-        }
+    if !request.moving && account.over_quota(octets, u64::from(count)) {
+        return Err(StoreError::OverQuota);
     }
     let to = account
         .mailboxes
@@ -184,6 +178,9 @@ pub(crate) fn prepare(state: &mut State, request: CopyRequest) -> Result<Prepare
         save_date_secs: request.save_date_secs,
         moved,
     };
+    if !request.moving {
+        state.reserve_usage(request.source.account, octets, u64::from(count));
+    }
     Ok(Prepared::Append(Record::MessageCopy(copy), ()))
 }
 

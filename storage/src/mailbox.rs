@@ -90,6 +90,30 @@ pub struct Account {
     pub subscriptions: BTreeSet<String>,
     pub(crate) mailbox_next: u32,
     pub(crate) uid_validity_last: u32,
+    /// Octets and messages of commits and copies appended but not yet applied: the quota
+    /// check counts them, so concurrent appends cannot overshoot the quota together.
+    pub(crate) reserved_octets: u64,
+    pub(crate) reserved_messages: u64,
+}
+
+impl Account {
+    /// Whether `octets` more in `messages` more messages would pass a quota, counting what
+    /// is in flight.
+    pub(crate) fn over_quota(&self, octets: u64, messages: u64) -> bool {
+        let octets_total = self.usage_octets + self.reserved_octets + octets;
+        let messages_total = self.usage_messages + self.reserved_messages + messages;
+        (self.quota_octets_max > 0 && octets_total > self.quota_octets_max)
+            || (self.quota_messages_max > 0 && messages_total > self.quota_messages_max)
+    }
+}
+
+/// Usage an appended record will add when applied, counted by the quota check meanwhile
+/// (`State::reserve_usage`, released by `Store::apply_durable` whatever the record did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UsageReservation {
+    pub(crate) account: AccountKey,
+    pub(crate) octets: u64,
+    pub(crate) messages: u64,
 }
 
 /// A record that does not fit the state it is applied to. In recovery it is reported; live,
@@ -153,9 +177,36 @@ pub struct State {
     /// (from its relocation records). Emptied once open is done: new commits never refer to
     /// a compacted segment (compaction skips segments with writes in flight).
     pub(crate) relocations: BTreeMap<u64, HashMap<u64, u64>>,
+    /// The reservation made by the write being prepared, taken by `Store::write_with` into
+    /// the record's effect (live writes only; replay reserves nothing).
+    pub(crate) staged_reservation: Option<UsageReservation>,
 }
 
 impl State {
+    /// Counts `octets` in `messages` against the account's quota until the record being
+    /// prepared is applied; `Store::write_with` takes it into the record's effect.
+    pub(crate) fn reserve_usage(&mut self, account: AccountKey, octets: u64, messages: u64) {
+        if let Some(holder) = self.accounts.get_mut(&account) {
+            holder.reserved_octets += octets;
+            holder.reserved_messages += messages;
+            self.staged_reservation = Some(UsageReservation {
+                account,
+                octets,
+                messages,
+            });
+        }
+    }
+
+    /// Ends a reservation: its record was applied (or could not be written).
+    pub(crate) fn release_usage(&mut self, reservation: UsageReservation) {
+        if let Some(holder) = self.accounts.get_mut(&reservation.account) {
+            holder.reserved_octets = holder.reserved_octets.saturating_sub(reservation.octets);
+            holder.reserved_messages = holder
+                .reserved_messages
+                .saturating_sub(reservation.messages);
+        }
+    }
+
     pub fn mailbox(&self, key: MailboxKey) -> Option<&Mailbox> {
         self.accounts.get(&key.account)?.mailboxes.get(&key.mailbox)
     }
@@ -339,6 +390,8 @@ impl State {
             subscriptions: BTreeSet::new(),
             mailbox_next: 1,
             uid_validity_last: 0,
+            reserved_octets: 0,
+            reserved_messages: 0,
         });
         account.quota_octets_max = octets_max;
         account.quota_messages_max = messages_max;

@@ -194,11 +194,7 @@ impl<D: Disk + 'static> MessageWriter<D> {
                     .accounts
                     .get_mut(&mailbox.account)
                     .ok_or(StoreError::NoSuchAccount)?;
-                let over_octets = account.quota_octets_max > 0
-                    && account.usage_octets + size_octets > account.quota_octets_max;
-                let over_messages = account.quota_messages_max > 0
-                    && account.usage_messages + 1 > account.quota_messages_max;
-                if over_octets || over_messages {
+                if account.over_quota(size_octets, 1) {
                     return Err(StoreError::OverQuota);
                 }
                 let target = account
@@ -228,6 +224,7 @@ impl<D: Disk + 'static> MessageWriter<D> {
                     save_date_secs: Some(save_date_secs),
                     envelope: meta.envelope,
                 };
+                state.reserve_usage(mailbox.account, size_octets, 1);
                 Ok((Record::MessageCommit(commit), uid))
             })
             .await

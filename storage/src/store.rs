@@ -18,7 +18,7 @@ use crate::limits::{
 };
 use crate::log::{Durable, Log, LogConfig, Ticket};
 use crate::mailbox::next_modseq;
-use crate::mailbox::{Anomaly, Mailbox, Outcome, State};
+use crate::mailbox::{Anomaly, Mailbox, Outcome, State, UsageReservation};
 use crate::notify::Event;
 use crate::record::Record;
 use crate::recovery::{OpenError, RecoveryReport};
@@ -29,6 +29,8 @@ use std::rc::{Rc, Weak};
 
 pub(crate) struct Effect {
     ticket: Ticket,
+    /// Quota usage counted for the record until it is applied.
+    reservation: Option<UsageReservation>,
     pub(crate) location: Location,
     record: Record<'static>,
     /// Where the writer waiting on this record wants its outcome (`write_observed`).
@@ -346,19 +348,41 @@ impl<D: Disk + 'static> Store<D> {
         observe: bool,
     ) -> Result<(T, Option<Outcome>, Durable), StoreError> {
         self.log.ready().await?;
-        let prepared = prepare(&mut self.state.borrow_mut())?;
+        let (prepared, reservation) = {
+            let mut state = self.state.borrow_mut();
+            state.staged_reservation = None;
+            let prepared = prepare(&mut state);
+            (prepared, state.staged_reservation.take())
+        };
+        let release = |reservation: Option<UsageReservation>| {
+            if let Some(reservation) = reservation {
+                self.state.borrow_mut().release_usage(reservation);
+            }
+        };
         let (record, value) = match prepared {
-            Prepared::Append(record, value) => (record, value),
-            Prepared::Nothing(value) => {
+            Ok(Prepared::Append(record, value)) => (record, value),
+            Ok(Prepared::Nothing(value)) => {
+                release(reservation);
                 let durable = self.log.flushed().await?;
                 self.apply_durable();
                 return Ok((value, None, durable));
             }
+            Err(error) => {
+                release(reservation);
+                return Err(error);
+            }
         };
-        let (location, ticket) = self.log.append(&record)?;
+        let (location, ticket) = match self.log.append(&record) {
+            Ok(appended) => appended,
+            Err(error) => {
+                release(reservation);
+                return Err(error.into());
+            }
+        };
         let observer: Option<Observer> = observe.then(Rc::default);
         self.effects.borrow_mut().push_back(Effect {
             ticket,
+            reservation,
             location,
             record,
             observer: observer.clone(),
@@ -393,6 +417,9 @@ impl<D: Disk + 'static> Store<D> {
                 break;
             };
             let observe = effect.observer.is_some();
+            if let Some(reservation) = effect.reservation {
+                state.release_usage(reservation);
+            }
             let applied = state.apply_observed(effect.location, &effect.record, observe);
             match &applied {
                 Ok(applied) => changed.extend(applied.changed.iter().flatten()),
