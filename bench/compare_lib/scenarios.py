@@ -79,6 +79,7 @@ IMAP_OPERATIONS = {
     "idle-latency": ("notify", ("deliver", "exists"), "deliveries noticed in IDLE/s"),
     "idle-connections": ("idle", (), "sessions set up/s"),
     "qresync-resync": ("resync", ("change",), "cycles/s (STORE on 1% + UNSELECT + SELECT (QRESYNC))"),
+    "mix": ("mix", ("fetch", "store", "append", "expunge", "search"), "operations of the random mix/s"),
 }
 # idle-connections: the memory is read this long after each half of the set-ups, longer than
 # Dovecot's imap_hibernate_timeout so that its idle sessions are hibernated by then.
@@ -130,6 +131,15 @@ def qresync_resync(messages, connections=4):
     return imap_scenario("qresync-resync", "QRESYNC resync after 1% of the flags changed", connections, messages)
 
 
+def mix(messages, connections=4):
+    """imaptest-like: a random mix of FETCH, STORE, APPEND, EXPUNGE, SEARCH and NOOP on the large
+    mailbox, the connections sharing it, every answer checked against each session's model of the
+    mailbox (a failed check is an error of the leg). It changes the mailbox: it runs after the
+    reading legs."""
+    return imap_scenario("mix", "random mix (FETCH, STORE, APPEND, EXPUNGE, SEARCH, NOOP), checked",
+                         connections, messages)
+
+
 def idle_latency(connections=16):
     return imap_scenario("idle-latency", "IDLE: LMTP 250 → * EXISTS", connections)
 
@@ -149,6 +159,7 @@ def imap_quick(messages):
         search("TEXT needle", messages),
         qresync_resync(messages),
         idle_latency(),
+        mix(messages),
     )
 
 
@@ -208,6 +219,7 @@ IMAP_STANDARD = (
     search("TEXT needle", 10_000),
     qresync_resync(10_000),
     idle_latency(),
+    mix(10_000),
     idle_connections(10_000),
 )
 STANDARD = Mode("standard", 10, 2, 3, 100, 20, (

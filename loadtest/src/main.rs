@@ -47,6 +47,7 @@ enum ImapScenarioArg {
     IdleLatency,
     IdleConnections,
     QresyncResync,
+    Mix,
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +59,8 @@ struct CpuList(Vec<usize>);
 /// loop (R operations/s on a fixed timeline, latency measured from each operation's intended
 /// start). Prints a Markdown table of latencies (ms) and throughput per operation, and the
 /// generator's own CPU use. Exit code 0 when the run completed (errors are reported, not
-/// fatal); with --smoke, 1 if any operation failed or none succeeded.
+/// fatal); with --smoke, 1 if any operation failed or none succeeded (imap mix: or no
+/// consistency check ran).
 ///
 /// TLS: the server's certificate is NOT verified (this is a benchmark tool for test servers).
 #[derive(Debug, Parser)]
@@ -134,7 +136,7 @@ struct Cli {
     /// imap: the mailbox to select or append to.
     #[arg(long, default_value = "INBOX")]
     mailbox: String,
-    /// imap fetch-envelope: messages per FETCH (0: the whole mailbox, 1:*).
+    /// imap fetch-envelope and mix: messages per FETCH (0: the whole mailbox, 1:*).
     #[arg(long, default_value_t = scenario::WINDOW_MESSAGES_DEFAULT)]
     window: u32,
     /// imap search: the key(s) after SEARCH, e.g. 'SUBJECT fill' or 'TEXT needle'.
@@ -169,7 +171,8 @@ struct Cli {
     /// Pin the generator to these CPUs (e.g. 0,1 or 2-3); one worker thread per CPU.
     #[arg(long, value_parser = parse_cpu_list)]
     cpus: Option<CpuList>,
-    /// CI check: 3 seconds, 2 connections, no warm-up; exit 1 on any error or no success.
+    /// CI check: 3 seconds, 2 connections, no warm-up; exit 1 on any error or no success (imap
+    /// mix: or no consistency check).
     #[arg(long)]
     smoke: bool,
 }
@@ -248,6 +251,7 @@ fn scenario_from(cli: Cli) -> Result<(Scenario, Option<PathBuf>, bool), String> 
                 ImapScenarioArg::IdleLatency => ImapScenario::IdleLatency,
                 ImapScenarioArg::IdleConnections => ImapScenario::IdleConnections,
                 ImapScenarioArg::QresyncResync => ImapScenario::QresyncResync,
+                ImapScenarioArg::Mix => ImapScenario::Mix,
             },
             mailbox: cli.mailbox,
             window: cli.window,
@@ -320,6 +324,16 @@ fn main() -> ExitCode {
             eprintln!("postern-load: smoke check failed: not every idle connection was held");
             return ExitCode::FAILURE;
         }
+        // mix: a run that checked nothing proves nothing.
+        let mix =
+            scenario.protocol == Protocol::Imap && scenario.imap.scenario == ImapScenario::Mix;
+        let checks = report
+            .operation(postern_loadtest::imap::mix::CHECK)
+            .map_or(0, |report| report.count);
+        if mix && checks == 0 {
+            eprintln!("postern-load: smoke check failed: no consistency check ran");
+            return ExitCode::FAILURE;
+        }
         if report.errors() > 0 || succeeded == 0 {
             eprintln!(
                 "postern-load: smoke check failed: {} error(s), {succeeded} {primary} operation(s)",
@@ -327,8 +341,14 @@ fn main() -> ExitCode {
             );
             return ExitCode::FAILURE;
         }
+        let checked = if mix {
+            format!(", {checks} consistency checks held")
+        } else {
+            String::new()
+        };
         eprintln!(
-            "postern-load: smoke check passed: {succeeded} {primary} operation(s), no errors"
+            "postern-load: smoke check passed: {succeeded} {primary} operation(s){checked}, no \
+             errors"
         );
     }
     ExitCode::SUCCESS

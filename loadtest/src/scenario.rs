@@ -102,6 +102,9 @@ pub enum ImapScenario {
     /// A second connection changes the flags of 1% of the messages; then, timed, UNSELECT and
     /// `SELECT mailbox (QRESYNC (uidvalidity modseq))` (RFC 7162).
     QresyncResync,
+    /// A random mix of FETCH, STORE, APPEND, EXPUNGE, SEARCH and NOOP whose answers are checked
+    /// against a model of the mailbox.
+    Mix,
 }
 
 impl ImapScenario {
@@ -115,12 +118,16 @@ impl ImapScenario {
             ImapScenario::IdleLatency => "idle-latency",
             ImapScenario::IdleConnections => "idle-connections",
             ImapScenario::QresyncResync => "qresync-resync",
+            ImapScenario::Mix => "mix",
         }
     }
 
     /// Whether the run sends messages (APPEND, or LMTP deliveries to wake IDLE).
     pub fn needs_corpus(self) -> bool {
-        matches!(self, ImapScenario::Append | ImapScenario::IdleLatency)
+        matches!(
+            self,
+            ImapScenario::Append | ImapScenario::IdleLatency | ImapScenario::Mix
+        )
     }
 }
 
@@ -130,11 +137,11 @@ pub struct ImapOptions {
     pub scenario: ImapScenario,
     /// The mailbox selected, or appended to.
     pub mailbox: String,
-    /// fetch-envelope: messages per FETCH; 0 for the whole mailbox (`1:*`).
+    /// fetch-envelope and mix: messages per FETCH; 0 for the whole mailbox (`1:*`).
     pub window: u32,
     /// search: the search key(s) after `SEARCH`, e.g. `SUBJECT fill` or `TEXT needle`.
     pub search: String,
-    /// append: wait for the server's `+` before the message even if it offers LITERAL+.
+    /// append and mix: wait for the server's `+` before the message even with LITERAL+.
     pub synchronising_literals: bool,
     /// idle-latency: the LMTP port that delivers the mail the IDLE sessions wait for.
     pub lmtp_port: Option<u16>,

@@ -182,12 +182,34 @@ impl Reader {
         stream: &mut S,
         octets: u64,
     ) -> Result<(), OperationError> {
+        self.consume(stream, octets, |_| {}).await
+    }
+
+    /// As `skip`, but appends the octets to `out` (an IMAP literal whose content is checked).
+    pub async fn read_into<S: AsyncRead + Unpin + ?Sized>(
+        &mut self,
+        stream: &mut S,
+        octets: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OperationError> {
+        self.consume(stream, octets, |piece| out.extend_from_slice(piece))
+            .await
+    }
+
+    /// Hands exactly `octets` octets to `sink`, buffered ones first.
+    async fn consume<S: AsyncRead + Unpin + ?Sized>(
+        &mut self,
+        stream: &mut S,
+        octets: u64,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Result<(), OperationError> {
         let mut left = octets;
         loop {
             let buffered = (self.end - self.start) as u64;
-            let taken = buffered.min(left);
-            self.start += taken as usize;
-            left -= taken;
+            let taken = buffered.min(left) as usize;
+            sink(&self.buffer[self.start..self.start + taken]);
+            self.start += taken;
+            left -= taken as u64;
             if left == 0 {
                 return Ok(());
             }
@@ -324,6 +346,33 @@ mod tests {
             reader.skip(&mut client, 1).await,
             Err(OperationError::Closed)
         ));
+    }
+
+    #[tokio::test]
+    async fn reads_literals_into_a_buffer_across_reads() {
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let writer = tokio::spawn(async move {
+            let mut bytes = b"* 1 FETCH (BODY[] {1000}\r\n".to_vec();
+            bytes.extend((0..1000u32).map(|index| (index % 251) as u8));
+            bytes.extend_from_slice(b")\r\n");
+            server.write_all(&bytes).await.unwrap();
+        });
+        let mut reader = Reader::new();
+        reader.line(&mut client).await.unwrap();
+        let mut literal = b"kept".to_vec();
+        reader
+            .read_into(&mut client, 1000, &mut literal)
+            .await
+            .unwrap();
+        assert_eq!((literal.len(), &literal[..4]), (1004, &b"kept"[..]));
+        assert!(
+            literal[4..]
+                .iter()
+                .enumerate()
+                .all(|(index, &byte)| byte == (index % 251) as u8)
+        );
+        assert_eq!(reader.line(&mut client).await.unwrap(), b")");
+        writer.await.unwrap();
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The smoke runs against the real server: `postern serve` on free loopback ports with a
 //! temporary data dir and three accounts, then `postern-load lmtp|smtp|pop3 --smoke`, and in a
-//! second test (its own server) every `postern-load imap --imap-scenario ... --smoke`.
+//! second test (its own server) every `postern-load imap --imap-scenario ... --smoke` (mix both
+//! with an account per connection and with two connections sharing one).
 //!
 //! Needs `target/debug/postern` (`cargo build -p postern --bin postern`), or `POSTERN_BIN`.
 
@@ -31,11 +32,12 @@ fn postern_binary() -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
+/// Free loopback ports, all bound at once so that no two are the same.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free loopback port"))
+        .collect();
+    std::array::from_fn(|index| listeners[index].local_addr().unwrap().port())
 }
 
 struct Server {
@@ -50,8 +52,7 @@ impl Server {
     fn start(root: &Path) -> Server {
         let binary = postern_binary();
         let data_dir = root.join("data");
-        let (smtp_port, lmtp_port, pop3_port) = (free_port(), free_port(), free_port());
-        let imap_port = free_port();
+        let [smtp_port, lmtp_port, pop3_port, imap_port] = free_ports();
         let config = root.join("postern.toml");
         std::fs::write(
             &config,
@@ -157,8 +158,13 @@ fn cli(binary: &Path, data_dir: &Path, args: &[&str], input: Option<&str>) {
     );
 }
 
-/// Runs a smoke check and returns its JSON report, after asserting exit 0.
+/// Runs a smoke check on the three accounts and returns its JSON report, after asserting exit 0.
 fn smoke(root: &Path, name: &str, args: &[&str]) -> serde_json::Value {
+    smoke_on(root, name, args, USER_COUNT)
+}
+
+/// As `smoke`, on the first `user_count` accounts.
+fn smoke_on(root: &Path, name: &str, args: &[&str], user_count: u32) -> serde_json::Value {
     let json = root.join(format!("{name}.json"));
     let output = Command::new(env!("CARGO_BIN_EXE_postern-load"))
         .args(args)
@@ -166,7 +172,7 @@ fn smoke(root: &Path, name: &str, args: &[&str]) -> serde_json::Value {
             "--smoke",
             "--quiet",
             "--user-count",
-            &USER_COUNT.to_string(),
+            &user_count.to_string(),
         ])
         .args([
             "--users",
@@ -300,6 +306,46 @@ fn imap_smoke_runs_pass_against_postern() {
     let resynced = &resync["operations"]["resync"];
     assert!(resynced["fetch_lines_per_op"].as_f64().unwrap() >= 1.0);
     assert!(resynced["octets_per_op"].as_f64().unwrap() > 0.0);
+
+    // The random mix with its consistency checks: two connections on accounts of their own
+    // (exact flags and SEARCH results), then two sharing one account.
+    let mixes = [
+        ("mix", imap("mix", "mix", &[])),
+        (
+            "mix-shared",
+            smoke_on(
+                root.path(),
+                "mix-shared",
+                &["imap", "--port", &imap_port, "--imap-scenario", "mix"],
+                1,
+            ),
+        ),
+    ];
+    for (name, mix) in &mixes {
+        assert_clean(mix, &["login", "mix", "check", "store", "append", "search"]);
+        let operations = &mix["operations"];
+        let drawn: u64 = [
+            "fetch",
+            "fetch-body",
+            "store",
+            "append",
+            "expunge",
+            "search",
+            "noop",
+        ]
+        .iter()
+        .map(|name| operations[name]["count"].as_u64().unwrap_or(0))
+        .sum();
+        assert_eq!(
+            drawn,
+            operations["mix"]["count"].as_u64().unwrap(),
+            "{name}"
+        );
+        assert!(
+            operations["check"]["count"].as_u64().unwrap() > drawn,
+            "{name}: {mix:#}"
+        );
+    }
 
     let idle = imap("idle-latency", "idle-latency", &["--lmtp-port", &lmtp_port]);
     assert_clean(&idle, &["login", "deliver", "exists", "notify"]);

@@ -1,7 +1,8 @@
 //! A minimal IMAP4rev1 client (RFC 3501): tagged commands, responses with literals, STARTTLS,
 //! LOGIN, SELECT, APPEND with a synchronising or LITERAL+ (RFC 7888) literal, IDLE (RFC 2177)
 //! and LOGOUT. It reads every response in full but parses only what the scenarios count: the
-//! status of tagged responses, `* n EXISTS`, `* n FETCH`, `* SEARCH`, capabilities and literals.
+//! status of tagged responses, `* n EXISTS`, `* n FETCH`, `* SEARCH`, capabilities and literals
+//! (whose contents a command may keep, for the mix scenario's checks).
 
 use std::io::Write;
 
@@ -18,6 +19,9 @@ pub const LITERAL_OCTETS_MAX: u64 = 1 << 30;
 /// Literals in one response (a FETCH of ENVELOPE can hold a few per message; one FETCH
 /// response describes one message).
 pub const RESPONSE_LITERALS_MAX: u32 = 10_000;
+/// Literal octets kept from one response when a command asks to see them (the mix scenario
+/// compares fetched bodies): the largest corpus message is 64 MiB.
+pub const KEPT_LITERAL_OCTETS_MAX: u64 = 64 * 1024 * 1024;
 
 /// What a response line is (RFC 3501 §2.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +50,10 @@ pub struct Exchange {
     text: Vec<u8>,
     /// Octets of literals in the last response.
     literal_octets: u64,
+    /// Whether the command in progress keeps literals' contents (in `literals`).
+    keep_literals: bool,
+    /// The contents of the last response's literals, one after the other, when kept.
+    literals: Vec<u8>,
     /// Octets of the last response as sent, CRLFs and literals included.
     response_octets: u64,
     /// Whether the last CAPABILITY list seen names LITERAL+ (None: no list seen yet).
@@ -70,6 +78,8 @@ impl Exchange {
             tag: Vec::new(),
             text: Vec::new(),
             literal_octets: 0,
+            keep_literals: false,
+            literals: Vec::new(),
             response_octets: 0,
             literal_plus: None,
             exists: 0,
@@ -84,6 +94,7 @@ impl Exchange {
         stream: &mut S,
     ) -> Result<Kind, OperationError> {
         self.text.clear();
+        self.literals.clear();
         self.literal_octets = 0;
         self.response_octets = 0;
         let mut literals = 0;
@@ -104,7 +115,19 @@ impl Exchange {
                     "more than {RESPONSE_LITERALS_MAX} literals in one response"
                 )));
             }
-            match self.reader.skip(stream, octets).await {
+            let read = if self.keep_literals {
+                if self.literals.len() as u64 + octets > KEPT_LITERAL_OCTETS_MAX {
+                    return Err(OperationError::Malformed(format!(
+                        "more than {KEPT_LITERAL_OCTETS_MAX} literal octets in one response"
+                    )));
+                }
+                self.reader
+                    .read_into(stream, octets, &mut self.literals)
+                    .await
+            } else {
+                self.reader.skip(stream, octets).await
+            };
+            match read {
                 Ok(()) => {}
                 Err(OperationError::Closed) => return Err(self.closed()),
                 Err(error) => return Err(error),
@@ -167,6 +190,7 @@ impl Exchange {
 
     /// The next tag into `out`, followed by a space.
     fn begin_command(&mut self, out: &mut Vec<u8>) {
+        self.keep_literals = false;
         self.tag_number += 1;
         self.tag.clear();
         write!(self.tag, "a{}", self.tag_number).expect("writing to a Vec");
@@ -183,12 +207,24 @@ impl Exchange {
         step: &str,
         mut untagged: impl FnMut(&[u8], u64),
     ) -> Result<u64, OperationError> {
+        self.finish_with(stream, step, |text, octets, _| untagged(text, octets))
+            .await
+    }
+
+    /// As `finish`; `untagged` also gets the contents of the response's literals (empty unless
+    /// the command keeps them).
+    async fn finish_with<S: Stream + ?Sized>(
+        &mut self,
+        stream: &mut S,
+        step: &str,
+        mut untagged: impl FnMut(&[u8], u64, &[u8]),
+    ) -> Result<u64, OperationError> {
         let mut octets = 0;
         loop {
             let kind = self.response(stream).await?;
             octets += self.response_octets;
             match kind {
-                Kind::Untagged => untagged(&self.text, self.literal_octets),
+                Kind::Untagged => untagged(&self.text, self.literal_octets, &self.literals),
                 Kind::Continuation => {
                     return Err(OperationError::Malformed(format!(
                         "{step}: unexpected continuation {}",
@@ -206,15 +242,17 @@ impl Exchange {
         }
     }
 
-    /// Reads responses up to a continuation request; a tagged response is a refusal.
+    /// Reads responses up to a continuation request (untagged ones go to `untagged`); a tagged
+    /// response is a refusal.
     async fn continuation<S: Stream + ?Sized>(
         &mut self,
         stream: &mut S,
         step: &str,
+        mut untagged: impl FnMut(&[u8], u64),
     ) -> Result<(), OperationError> {
         loop {
             match self.response(stream).await? {
-                Kind::Untagged => {}
+                Kind::Untagged => untagged(&self.text, self.literal_octets),
                 Kind::Continuation => return Ok(()),
                 Kind::Tagged(_) => {
                     return Err(OperationError::Refused {
@@ -315,6 +353,32 @@ impl Client {
         self.exchange.finish(&mut self.stream, step, untagged).await
     }
 
+    /// As `command`, keeping the literals of each untagged response: `untagged` gets the text
+    /// and the literals' contents one after the other (at most `KEPT_LITERAL_OCTETS_MAX`).
+    pub async fn command_with_literals(
+        &mut self,
+        step: &str,
+        command: &[u8],
+        mut untagged: impl FnMut(&[u8], &[u8]),
+    ) -> Result<u64, OperationError> {
+        self.exchange.begin_command(&mut self.out);
+        self.exchange.keep_literals = true;
+        self.out.extend_from_slice(command);
+        self.out.extend_from_slice(b"\r\n");
+        wire::send(&mut self.stream, &self.out).await?;
+        self.exchange
+            .finish_with(&mut self.stream, step, |text, _, literals| {
+                untagged(text, literals)
+            })
+            .await
+    }
+
+    /// The last response read: after a command succeeded, its tagged OK (with any response
+    /// code, such as `[APPENDUID v u]`), literal contents left out.
+    pub fn last_response(&self) -> &[u8] {
+        &self.exchange.text
+    }
+
     /// LOGIN with both arguments as quoted strings (RFC 3501 §6.2.3).
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), OperationError> {
         let mut command = b"LOGIN ".to_vec();
@@ -350,16 +414,36 @@ impl Client {
         id: MessageId,
         synchronising: bool,
     ) -> Result<(), OperationError> {
+        self.append_with(mailbox, "", message, id, synchronising, |_, _| {})
+            .await?;
+        Ok(())
+    }
+
+    /// APPEND with a flag list (`flags` is the list's inside, e.g. `\Seen $Label1`; empty for
+    /// none); the untagged responses on the way go to `untagged`. Returns the response octets;
+    /// `last_response()` is then the tagged OK.
+    pub async fn append_with(
+        &mut self,
+        mailbox: &str,
+        flags: &str,
+        message: &Message,
+        id: MessageId,
+        synchronising: bool,
+        mut untagged: impl FnMut(&[u8], u64),
+    ) -> Result<u64, OperationError> {
         let non_synchronising = !synchronising && self.exchange.literal_plus == Some(true);
         self.exchange.begin_command(&mut self.out);
         self.out.extend_from_slice(b"APPEND ");
         quoted(&mut self.out, mailbox.as_bytes())?;
+        if !flags.is_empty() {
+            write!(self.out, " ({flags})").expect("writing to a Vec");
+        }
         let plus = if non_synchronising { "+" } else { "" };
         write!(self.out, " {{{}{plus}}}\r\n", message.len()).expect("writing to a Vec");
         if !non_synchronising {
             wire::send(&mut self.stream, &self.out).await?;
             self.exchange
-                .continuation(&mut self.stream, "APPEND")
+                .continuation(&mut self.stream, "APPEND", &mut untagged)
                 .await?;
             self.out.clear();
         }
@@ -367,9 +451,8 @@ impl Client {
         self.out.extend_from_slice(b"\r\n");
         wire::send(&mut self.stream, &self.out).await?;
         self.exchange
-            .finish(&mut self.stream, "APPEND", |_, _| {})
-            .await?;
-        Ok(())
+            .finish(&mut self.stream, "APPEND", untagged)
+            .await
     }
 
     /// IDLE (RFC 2177): sends it and waits for the server's `+`.
@@ -377,7 +460,9 @@ impl Client {
         self.exchange.begin_command(&mut self.out);
         self.out.extend_from_slice(b"IDLE\r\n");
         wire::send(&mut self.stream, &self.out).await?;
-        self.exchange.continuation(&mut self.stream, "IDLE").await
+        self.exchange
+            .continuation(&mut self.stream, "IDLE", |_, _| {})
+            .await
     }
 
     /// While idling: reads responses until `* n EXISTS` with n above `count`.
@@ -540,7 +625,8 @@ fn starts_with_word(text: &[u8], word: &[u8]) -> bool {
         && matches!(text.get(word.len()), None | Some(b' '))
 }
 
-fn parse_number(digits: &[u8]) -> Option<u64> {
+/// Decimal digits as a number (at most 19 of them, so no overflow).
+pub fn parse_number(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }

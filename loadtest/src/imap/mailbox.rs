@@ -131,8 +131,13 @@ async fn operation(
             Ok(message.len() as u64)
         }
         ImapScenario::Search => search(client, &imap.search).await,
-        ImapScenario::IdleLatency | ImapScenario::IdleConnections | ImapScenario::QresyncResync => {
-            unreachable!("IDLE and QRESYNC scenarios run in idle.rs, hold.rs and qresync.rs")
+        ImapScenario::IdleLatency
+        | ImapScenario::IdleConnections
+        | ImapScenario::QresyncResync
+        | ImapScenario::Mix => {
+            unreachable!(
+                "IDLE, QRESYNC and mix scenarios run in idle.rs, hold.rs, qresync.rs and mix.rs"
+            )
         }
     }
 }

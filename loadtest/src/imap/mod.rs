@@ -2,12 +2,14 @@
 //! mailbox per connection (select-fetch-flags, fetch-envelope, fetch-body, append, search);
 //! `idle` measures how soon an IDLE session hears of an LMTP delivery; `hold` keeps many IDLE
 //! sessions open and reads the server's memory; `qresync` times a QRESYNC SELECT after another
-//! connection changed 1% of the flags.
+//! connection changed 1% of the flags; `mix` runs a random mix of commands and checks every
+//! answer against a model of the mailbox.
 
 pub mod client;
 pub mod hold;
 pub mod idle;
 pub mod mailbox;
+pub mod mix;
 pub mod qresync;
 
 use std::sync::Arc;
@@ -29,6 +31,7 @@ pub fn primary_operation(scenario: ImapScenario) -> &'static str {
         ImapScenario::IdleLatency => "notify",
         ImapScenario::IdleConnections => "idle",
         ImapScenario::QresyncResync => "resync",
+        ImapScenario::Mix => mix::PRIMARY,
     }
 }
 
@@ -37,6 +40,7 @@ pub async fn task(shared: Arc<Shared>, task: u32) -> Recorder {
     match shared.scenario.imap.scenario {
         ImapScenario::IdleLatency => idle::task(shared, task).await,
         ImapScenario::QresyncResync => qresync::task(shared, task).await,
+        ImapScenario::Mix => mix::task(shared, task).await,
         ImapScenario::IdleConnections => unreachable!("idle-connections runs in hold::run"),
         _ => mailbox::task(shared, task).await,
     }
