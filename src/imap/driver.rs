@@ -77,6 +77,14 @@ pub struct Driver {
     pub(super) framer: Framer,
     pub(super) out: Vec<u8>,
     pub(super) state: SessionState,
+    /// The content of the message a FETCH is sending (`fetch_one`).
+    pub(super) pinned: Option<(
+        postern_storage::MailboxKey,
+        postern_storage::Uid,
+        Rc<super::fetch::Content>,
+    )>,
+    /// A response was cut short (a literal that could not be finished): close the connection.
+    pub(super) broken: bool,
     bad_commands: u32,
     _permit: Option<ConnectionPermit>,
 }
@@ -113,6 +121,8 @@ pub async fn serve(
         framer: Framer::new(),
         out: Vec::new(),
         state: SessionState::NotAuthenticated,
+        pinned: None,
+        broken: false,
         bad_commands: 0,
         _permit: Some(permit),
     };
@@ -141,6 +151,8 @@ pub async fn resume(
         framer: Framer::new(),
         out: Vec::new(),
         state: SessionState::NotAuthenticated,
+        pinned: None,
+        broken: false,
         bad_commands: 0,
         _permit: permit,
     };
@@ -214,7 +226,11 @@ impl Driver {
                 Frame::Command(bytes) => match parse_command(&bytes) {
                     Ok(command) => {
                         self.bad_commands = 0;
-                        self.execute(command).await
+                        let next = self.execute(command).await;
+                        if self.broken {
+                            return Next::Close;
+                        }
+                        next
                     }
                     Err(error) => self.bad(error.tag.as_ref(), error.reason),
                 },

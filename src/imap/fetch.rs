@@ -9,9 +9,13 @@ use super::select::uid_ranges;
 use super::selected::Sync;
 use crate::mime::transfer::{Decoder, Sink};
 use crate::mime::{Analysis, Analyzer, PartSpan, filter_header_fields};
-use postern_storage::{FlagOperation, MailboxKey, StoreError, SystemFlags, Uid};
+use postern_storage::files::FileDisk;
+use postern_storage::{
+    ContentReader, Disk, FlagOperation, MailboxKey, StoreError, SystemFlags, Uid,
+};
 use std::io;
 use std::ops::Range;
+use std::rc::Rc;
 
 /// Message content read from the log per step while streaming a literal.
 pub const READ_CHUNK_OCTETS: usize = 64 * 1024;
@@ -73,6 +77,22 @@ fn needs_analysis(item: &FetchItem) -> bool {
             | FetchItem::BinarySize { .. }
     )
 }
+
+/// Items that read the message's content (sections, BINARY, RFC822 and RFC822.TEXT).
+fn reads_content(item: &FetchItem) -> bool {
+    matches!(
+        item,
+        FetchItem::Rfc822
+            | FetchItem::Rfc822Header
+            | FetchItem::Rfc822Text
+            | FetchItem::BodySection { .. }
+            | FetchItem::Binary { .. }
+            | FetchItem::BinarySize { .. }
+    )
+}
+
+/// A message's content pinned for reading.
+pub(super) type Content = ContentReader<<FileDisk as Disk>::File>;
 
 impl Driver {
     pub(super) async fn fetch(
@@ -220,6 +240,39 @@ impl Driver {
 
     #[allow(clippy::too_many_arguments)]
     async fn fetch_one(
+        &mut self,
+        key: MailboxKey,
+        sequence: u32,
+        uid: Uid,
+        by_uid: bool,
+        items: &[FetchItem],
+        indexed: &Indexed,
+        add_flags: bool,
+        condstore: bool,
+    ) -> Result<(), Failure> {
+        // Before any await: the content stays readable for this FETCH whatever other
+        // sessions do meanwhile (RFC 2180 §4.1.1: the message is served until the expunge is
+        // reported to this session).
+        self.pinned = if items.iter().any(reads_content) {
+            let store = self.shard.state.mail.store();
+            store
+                .content(key, uid)
+                .ok()
+                .map(|content| (key, uid, Rc::new(content)))
+        } else {
+            None
+        };
+        let result = self
+            .fetch_one_pinned(
+                key, sequence, uid, by_uid, items, indexed, add_flags, condstore,
+            )
+            .await;
+        self.pinned = None;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_one_pinned(
         &mut self,
         key: MailboxKey,
         sequence: u32,
@@ -437,12 +490,12 @@ impl Driver {
         key: MailboxKey,
         uid: Uid,
     ) -> Result<Analysis, StoreError> {
-        let store = self.shard.state.mail.store();
+        let content = self.content(key, uid)?;
         let mut analyzer = Analyzer::new();
         let mut buffer = vec![0u8; READ_CHUNK_OCTETS];
         let mut offset = 0u64;
         loop {
-            let read = store.read(key, uid, offset, &mut buffer).await?;
+            let read = content.read(offset, &mut buffer).await?;
             if read == 0 {
                 break;
             }
@@ -507,13 +560,13 @@ impl Driver {
         uid: Uid,
         range: Range<u64>,
     ) -> Result<Vec<u8>, Failure> {
-        let store = self.shard.state.mail.store();
+        let content = self.content(key, uid).map_err(|_| Failure::Unreadable)?;
         let length = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(0);
         let mut bytes = vec![0u8; length];
         let mut filled = 0;
         while filled < length {
-            let read = store
-                .read(key, uid, range.start + filled as u64, &mut bytes[filled..])
+            let read = content
+                .read(range.start + filled as u64, &mut bytes[filled..])
                 .await
                 .map_err(|_| Failure::Unreadable)?;
             if read == 0 {
@@ -575,14 +628,14 @@ impl Driver {
     ) -> Result<(u64, bool), Failure> {
         let mut decoder = Decoder::new(span.encoding).ok_or(Failure::UnknownCte)?;
         let mut measure = Measure::default();
-        let store = self.shard.state.mail.store();
+        let content = self.content(key, uid).map_err(|_| Failure::Unreadable)?;
         let mut chunk = vec![0u8; READ_CHUNK_OCTETS];
         let mut offset = span.body.start;
         while offset < span.body.end {
             let want =
                 usize::try_from(span.body.end - offset).map_or(chunk.len(), |w| w.min(chunk.len()));
-            let read = store
-                .read(key, uid, offset, &mut chunk[..want])
+            let read = content
+                .read(offset, &mut chunk[..want])
                 .await
                 .map_err(|_| Failure::Unreadable)?;
             if read == 0 {
@@ -616,15 +669,17 @@ impl Driver {
         self.out
             .extend_from_slice(format!("{marker}{{{}}}\r\n", end - start).as_bytes());
         let mut decoder = Decoder::new(span.encoding).ok_or(Failure::UnknownCte)?;
-        let store = std::rc::Rc::clone(self.shard.state.mail.store());
+        let content = self
+            .content(key, uid)
+            .map_err(|_| self.literal_broken(uid))?;
         let mut chunk = vec![0u8; READ_CHUNK_OCTETS];
         let mut offset = span.body.start;
         let mut position = 0u64;
         while offset < span.body.end && position < end {
             let want =
                 usize::try_from(span.body.end - offset).map_or(chunk.len(), |w| w.min(chunk.len()));
-            let read = match store.read(key, uid, offset, &mut chunk[..want]).await {
-                Ok(0) | Err(_) => return Err(Failure::Io),
+            let read = match content.read(offset, &mut chunk[..want]).await {
+                Ok(0) | Err(_) => return Err(self.literal_broken(uid)),
                 Ok(read) => read,
             };
             offset += read as u64;
@@ -656,28 +711,32 @@ impl Driver {
         start: u64,
         length: u64,
     ) -> Result<(), Failure> {
-        let store = std::rc::Rc::clone(self.shard.state.mail.store());
+        let content = match self.content(key, uid) {
+            Ok(content) => content,
+            Err(error) => {
+                tracing::error!("IMAP FETCH of UID {uid}: {error}");
+                return Err(self.literal_broken(uid));
+            }
+        };
         let mut done = 0u64;
         while done < length {
             let want = usize::try_from((length - done).min(READ_CHUNK_OCTETS as u64))
                 .unwrap_or(READ_CHUNK_OCTETS);
             let at = self.out.len();
             self.out.resize(at + want, 0);
-            let read = match store
-                .read(key, uid, start + done, &mut self.out[at..])
-                .await
-            {
+            let read = match content.read(start + done, &mut self.out[at..]).await {
                 Ok(read) => read,
                 Err(error) => {
+                    self.out.truncate(at);
                     tracing::error!("IMAP FETCH of UID {uid}: {error}");
-                    return Err(Failure::Io);
+                    return Err(self.literal_broken(uid));
                 }
             };
             self.out.truncate(at + read);
             replace_nul(&mut self.out[at..]);
             if read == 0 {
                 tracing::error!("IMAP FETCH of UID {uid}: content shorter than indexed");
-                return Err(Failure::Io);
+                return Err(self.literal_broken(uid));
             }
             done += read as u64;
             if self.out.len() >= OUTPUT_FLUSH_OCTETS {
@@ -685,6 +744,25 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// The content of the message being fetched, pinned by `fetch_one` so it stays readable
+    /// if another session expunges the message meanwhile; any other message's, read now.
+    fn content(&self, key: MailboxKey, uid: Uid) -> Result<Rc<Content>, StoreError> {
+        match &self.pinned {
+            Some((pinned_key, pinned_uid, content)) if (*pinned_key, *pinned_uid) == (key, uid) => {
+                Ok(Rc::clone(content))
+            }
+            _ => self.shard.state.mail.store().content(key, uid).map(Rc::new),
+        }
+    }
+
+    /// A literal whose length is out cannot be finished: the connection is closed after this
+    /// command rather than sending wrong bytes or leaving the client waiting for the rest.
+    fn literal_broken(&mut self, uid: Uid) -> Failure {
+        tracing::error!("IMAP FETCH of UID {uid}: literal cut short, closing the connection");
+        self.broken = true;
+        Failure::Io
     }
 }
 

@@ -38,7 +38,7 @@ pub use error::{Fault, StoreError};
 pub use flags::{FlagStoreOutcome, StoredFlags};
 pub use ids::{AccountKey, Extent, Location, MailboxKey, Modseq, SystemFlags, Uid, UidRange};
 pub use log::{Durable, FsyncMode, Log, LogConfig, LogError, Ticket};
-pub use message::{MessageMeta, MessageWriter};
+pub use message::{ContentReader, MessageMeta, MessageWriter};
 pub use record::{FlagOperation, MessageCommit, MessageCopy};
 pub use recovery::{OpenError, RecoveryReport};
 pub use special_use::SpecialUse;

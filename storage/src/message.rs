@@ -9,6 +9,7 @@ use crate::disk::Disk;
 use crate::disk::SegmentFile;
 use crate::error::StoreError;
 use crate::ids::{Extent, MailboxKey, SystemFlags, Uid};
+use crate::index::PackedExtent;
 use crate::limits::{
     CHUNK_OCTETS_MAX, MESSAGE_OCTETS_MAX, PARSE_OCTETS_MAX, RECORD_PAYLOAD_OCTETS_MAX,
 };
@@ -241,23 +242,48 @@ impl<D: Disk + 'static> Store<D> {
         offset: u64,
         buffer: &mut [u8],
     ) -> Result<usize, StoreError> {
-        let extents = {
-            let state = self.state.borrow();
-            let target = state.mailbox(mailbox).ok_or(StoreError::NoSuchMailbox)?;
-            let entry = target.index.get(uid).ok_or(StoreError::NoSuchMessage)?;
-            if entry.unreadable() {
-                return Err(StoreError::Unreadable);
-            }
-            target.index.extents(entry)
-        };
-        let mut skip = offset;
-        let mut filled = 0;
-        // Resolve every file handle now, with the extents (see `Log::segment`).
-        let extents: Vec<_> = extents
+        self.content(mailbox, uid)?.read(offset, buffer).await
+    }
+
+    /// The message's content as it is now: its extents with their segments' file handles,
+    /// taken together. Reads through it finish even when the message is expunged meanwhile
+    /// (a session goes on serving a message until it has reported the expunge) or compaction
+    /// moves its chunks (the handles are the old files').
+    pub fn content(
+        &self,
+        mailbox: MailboxKey,
+        uid: Uid,
+    ) -> Result<ContentReader<D::File>, StoreError> {
+        let state = self.state.borrow();
+        let target = state.mailbox(mailbox).ok_or(StoreError::NoSuchMailbox)?;
+        let entry = target.index.get(uid).ok_or(StoreError::NoSuchMessage)?;
+        if entry.unreadable() {
+            return Err(StoreError::Unreadable);
+        }
+        let extents = target
+            .index
+            .extents(entry)
             .into_iter()
             .map(|extent| (self.log.segment(u64::from(extent.sequence)), extent))
             .collect();
-        for (segment, extent) in extents {
+        Ok(ContentReader { extents })
+    }
+}
+
+/// A segment's file handle and salt (`Log::segment`), `None` when the segment is gone.
+type SegmentHandle<F> = Option<(Rc<F>, u32)>;
+
+/// A message's content, pinned (`Store::content`).
+pub struct ContentReader<F> {
+    extents: Vec<(SegmentHandle<F>, PackedExtent)>,
+}
+
+impl<F: SegmentFile> ContentReader<F> {
+    /// Reads content bytes `offset..` into `buffer`; returns the octets read (0 at the end).
+    pub async fn read(&self, offset: u64, buffer: &mut [u8]) -> Result<usize, StoreError> {
+        let mut skip = offset;
+        let mut filled = 0;
+        for (segment, extent) in &self.extents {
             if filled == buffer.len() {
                 break;
             }
@@ -290,7 +316,9 @@ impl<D: Disk + 'static> Store<D> {
         }
         Ok(filled)
     }
+}
 
+impl<D: Disk + 'static> Store<D> {
     /// Commit records held by the read cache: (records, octets, records from segment
     /// `sequence`). For diagnostics and tests.
     pub fn commit_cache_usage(&self, sequence: u64) -> (usize, usize, usize) {

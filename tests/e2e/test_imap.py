@@ -261,6 +261,41 @@ def test_two_sessions_see_each_other(server):
     second.logout()
 
 
+def test_a_body_being_sent_survives_an_expunge_by_another_session(server):
+    """RFC 2180 §4.1.1: a session goes on being served a message until it has been told of its
+    expunge. Session A asks for an 8 MiB body and does not read, so the server's streaming
+    waits on a full socket; session B expunges the message; A then gets the whole literal,
+    byte for byte, and its tagged OK, and the connection goes on."""
+    body = b"Subject: big\r\n\r\n" + b"".join(b"line %07d %s\r\n" % (n, b"x" * 60) for n in range(110_000))
+    reader = login_raw(server)
+    reader.send(b"s SELECT INBOX\r\n")
+    reader.until_tagged("s")
+    reader.send(b"a APPEND INBOX {%d+}\r\n" % len(body) + body + b"\r\n")
+    appended = reader.until_tagged("a")[-1]
+    uid = int(re.search(rb"APPENDUID \d+ (\d+)", appended).group(1))
+    expunger = connect(server)
+    ok(expunger.select("INBOX"))
+    reader.send(b"f UID FETCH %d (BODY.PEEK[])\r\n" % uid)
+    time.sleep(0.5)
+    ok(expunger.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)"))
+    ok(expunger.expunge())
+    expunger.logout()
+    header = reader.line()
+    while b"FETCH" not in header:  # EXISTS, RECENT or FLAGS before it
+        header = reader.line()
+    assert header.endswith(b"BODY[] {%d}\r\n" % len(body)), header
+    literal = reader.file.read(len(body))
+    assert literal == body
+    rest = reader.until_tagged("f")
+    assert rest[-1].startswith(b"f OK"), rest
+    # The expunge is reported after the FETCH, and the session goes on.
+    reader.send(b"n NOOP\r\n")
+    lines = reader.until_tagged("n")
+    assert any(re.match(rb"\* \d+ EXPUNGE", line) for line in rest + lines), rest + lines
+    assert lines[-1].startswith(b"n OK")
+    reader.close()
+
+
 def test_idle_hears_a_delivery(server):
     raw = Raw(server)
     assert raw.line().startswith(b"* OK [CAPABILITY ")
