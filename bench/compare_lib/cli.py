@@ -5,6 +5,7 @@ See bench/README.md.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -35,7 +36,7 @@ def parse_arguments(argv):
     parser = argparse.ArgumentParser(prog="bench/compare", description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--smoke", action="store_const", dest="mode", const="smoke",
-                      help="minimal: one repeat of 2-second legs, 32 accounts (CI)")
+                      help="minimal, under a minute: one repeat of 1-second legs, each kind of leg once (CI)")
     size.add_argument("--quick", action="store_const", dest="mode", const="quick",
                       help="short legs, 4 KiB messages only")
     size.add_argument("--full", action="store_const", dest="mode", const="full",
@@ -94,16 +95,40 @@ def prepare_workdir(workdir):
     return workdir
 
 
-def measure_machine(workdir):
+class Steps:
+    """Wall time of each step of a run, logged at its end and kept in run.json: where the time
+    goes (the smoke run has to stay under a minute)."""
+
+    def __init__(self):
+        self.secs = {}
+
+    @contextlib.contextmanager
+    def timed(self, name):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.secs[name] = round(self.secs.get(name, 0) + time.monotonic() - started, 1)
+
+    def text(self):
+        return ", ".join(f"{name} {secs:.1f} s" for name, secs in self.secs.items())
+
+
+def probe_lengths(mode):
+    """Keyword arguments for the machine's probes: the mode's length, or their own."""
+    return {} if mode.machine_probe_secs is None else {"secs": mode.machine_probe_secs}
+
+
+def measure_machine(workdir, mode):
     log("measuring the machine: fdatasync rate, loopback bandwidth")
     description = machine.describe(workdir)
-    description["fdatasync_per_sec"] = machine.fdatasync_rate(workdir)
-    description["loopback_mb_per_sec"] = machine.loopback_bandwidth()
+    description["fdatasync_per_sec"] = machine.fdatasync_rate(workdir, **probe_lengths(mode))
+    description["loopback_mb_per_sec"] = machine.loopback_bandwidth(**probe_lengths(mode))
     log(f"  fdatasync {description['fdatasync_per_sec']:.0f}/s, loopback {description['loopback_mb_per_sec']:.0f} MB/s")
     return description
 
 
-def measure(arguments, mode, workdir, load_before_build):
+def measure(arguments, mode, workdir, load_before_build, steps):
     """Everything that needs servers; returns the run description and the legs' results."""
     accounts = Accounts(
         mode.user_count,
@@ -115,29 +140,37 @@ def measure(arguments, mode, workdir, load_before_build):
         "date": datetime.date.today().isoformat(),
         "command": "bench/compare " + shlex.join(sys.argv[1:]),
         "mode": dataclasses.asdict(mode) | {"scenarios": [scenario.key for scenario in mode.scenarios]},
-        "machine": measure_machine(workdir) | {"load_average_before_build": load_before_build},
+        "machine": {},
         "dovecot_fsync": arguments.dovecot_fsync,
         "only": arguments.only,
     }
+    with steps.timed("machine"):
+        run["machine"] = measure_machine(workdir, mode) | {"load_average_before_build": load_before_build}
     held = [scenario.connections for scenario in mode.scenarios if scenario.holds_connections]
     if held:
         before, during = machine.raise_inotify_instances(2 * max(held) + INOTIFY_INSTANCES_SPARE, log)
         run["inotify_max_user_instances"] = {"before": before, "during": during}
-    certificate, key = make_certificate(workdir / "tls")
+    with steps.timed("certificate"):
+        certificate, key = make_certificate(workdir / "tls")
     with_no_fsync = any(scenario.competitor == DOVECOT_NO_FSYNC for scenario in mode.scenarios)
     servers = runner.Servers(workdir, accounts, certificate, key, with_no_fsync, arguments.dovecot_fsync)
     try:
-        servers.start(log)
-        run["versions"] = servers.versions()
-        servers.verify(certificate, accounts.password, log)
+        with steps.timed("start"):
+            servers.start(log)
+            run["versions"] = servers.versions()
+        with steps.timed("verify"):
+            servers.verify(certificate, accounts.password, log)
         log("all servers deliver and serve mail")
         save_run(workdir, run)
         if not pathlib.Path(loader.load_binary()).exists():
             raise SystemExit(f"{loader.load_binary()} is missing: the servers work, nothing was measured")
-        servers.fill_accounts(accounts, mode.fill_messages_per_user, log)
-        legs = runner.run_scenarios(servers, mode, accounts, workdir, arguments.load_cpus, log)
+        with steps.timed("fill"):
+            servers.fill_accounts(accounts, mode.fill_messages_per_user, log)
+        with steps.timed("legs"):
+            legs = runner.run_scenarios(servers, mode, accounts, workdir, arguments.load_cpus, log)
     finally:
-        servers.stop(log)
+        with steps.timed("stop"):
+            servers.stop(log)
     return run, legs
 
 
@@ -204,17 +237,24 @@ def main(argv=None):
     mode = chosen_mode(arguments)
     workdir = prepare_workdir(arguments.workdir)
     load_before_build = os.getloadavg()
+    steps = Steps()
     if not arguments.no_install:
-        install.install_packages(log)
-        if not install.build_release(log):
-            log("no postern-load: the servers will be checked but not measured")
+        with steps.timed("install and build"):
+            install.install_packages(log)
+            if not install.build_release(log):
+                log("no postern-load: the servers will be checked but not measured")
     started = time.monotonic()
-    run, legs = measure(arguments, mode, workdir, load_before_build)
-    run["elapsed_secs"] = round(time.monotonic() - started)
-    run["machine"]["fdatasync_per_sec_at_end"] = machine.fdatasync_rate(workdir)
+    run, legs = measure(arguments, mode, workdir, load_before_build, steps)
+    with steps.timed("machine"):
+        run["machine"]["fdatasync_per_sec_at_end"] = machine.fdatasync_rate(workdir, **probe_lengths(mode))
     run["machine"]["load_average_at_end"] = os.getloadavg()
+    with steps.timed("report"):
+        run["elapsed_secs"] = round(time.monotonic() - started)
+        save_run(workdir, run)
+        write_report(workdir, run, mode, legs, arguments.publish, partial=bool(arguments.only))
+    run["step_secs"] = steps.secs
     save_run(workdir, run)
-    write_report(workdir, run, mode, legs, arguments.publish, partial=bool(arguments.only))
+    log(f"{time.monotonic() - started:.0f} s without install and build; by step: {steps.text()}")
     return exit_code(mode, legs)
 
 

@@ -46,9 +46,11 @@ def command(scenario, mode, server, accounts, seed, json_path, load_cpus):
         if scenario.imap == "idle-latency":
             arguments += ["--lmtp-port", str(server.ports["lmtp"])]
         if scenario.holds_connections:
-            arguments += ["--server-pid", str(server.pid())]
+            arguments += ["--server-pid", str(server.pid()), "--settle", f"{mode.idle_settle_secs}s"]
     else:
         arguments += ["--size", scenario.size, "--recipients", str(scenario.recipients)]
+    if mode.operation_timeout_secs is not None:
+        arguments += ["--timeout", f"{mode.operation_timeout_secs}s"]
     if load_cpus:
         arguments += ["--cpus", load_cpus]
     return arguments

@@ -76,7 +76,7 @@ def rotational(device):
     return None
 
 
-def fdatasync_rate(directory):
+def fdatasync_rate(directory, secs=FDATASYNC_SECS):
     """4 KiB appends, each followed by fdatasync, for a few seconds: syncs per second."""
     path = directory / "fdatasync-probe"
     block = os.urandom(FDATASYNC_BLOCK_OCTETS)
@@ -84,7 +84,7 @@ def fdatasync_rate(directory):
     count = 0
     try:
         started = time.monotonic()
-        while time.monotonic() - started < FDATASYNC_SECS:
+        while time.monotonic() - started < secs:
             os.write(descriptor, block)
             os.fdatasync(descriptor)
             count += 1
@@ -95,7 +95,7 @@ def fdatasync_rate(directory):
     return count / elapsed
 
 
-def loopback_bandwidth():
+def loopback_bandwidth(secs=LOOPBACK_SECS):
     """One TCP connection over 127.0.0.1, one thread writing and one reading: MB/s received."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -108,7 +108,7 @@ def loopback_bandwidth():
     buffer = bytearray(LOOPBACK_CHUNK_OCTETS)
     received = 0
     started = time.monotonic()
-    while time.monotonic() - started < LOOPBACK_SECS:
+    while time.monotonic() - started < secs:
         received += receiver.recv_into(buffer)
     elapsed = time.monotonic() - started
     stop.set()

@@ -2,7 +2,6 @@
 
 from . import svg
 from .fill import IMAP_SENDERS, IMAP_TEXT_EVERY, IMAP_TOPICS
-from .scenarios import IDLE_SETTLE_SECS
 from .servers.dovecot import IMAP_HIBERNATE_TIMEOUT_SECS
 from .statistics import PERCENTILES, ratio, summarise, summarise_hold
 
@@ -77,7 +76,7 @@ IMAP_NOTES = """\
   limit Dovecot disables inotify for the session, which then polls every 30 s and is never
   hibernated): {inotify}. Each idle-connections leg starts on a freshly restarted server (so
   nothing an earlier leg left, kept processes or allocator caches, hides the cost) and reads
-  memory {settle} s after each half of the set-ups, so Dovecot's sessions are hibernated by then. Memory is the server's process and all its
+  memory {settle}. Memory is the server's process and all its
   descendants, read from /proc: RSS counts shared pages once per process (so it overstates a
   many-process server), PSS shares them out; *per connection* is all the growth ÷ connections,
   *second half* the growth while the second half of the connections was opened (what one more
@@ -358,7 +357,7 @@ def render(run, mode, legs, plot_names, plots_link_prefix):
         parts.append(IMAP_NOTES.format(
             senders=IMAP_SENDERS, topics=len(IMAP_TOPICS), text_every=IMAP_TEXT_EVERY,
             dovecot_fsync=DOVECOT_FSYNC_TEXT[run.get("dovecot_fsync", "always")].split(":")[0],
-            hibernate=IMAP_HIBERNATE_TIMEOUT_SECS, settle=IDLE_SETTLE_SECS,
+            hibernate=IMAP_HIBERNATE_TIMEOUT_SECS, settle=settle_text(mode.idle_settle_secs),
             inotify=inotify_text(run.get("inotify_max_user_instances")),
         ))
     parts += ["## Scenarios", ""]
@@ -371,6 +370,15 @@ def render(run, mode, legs, plot_names, plots_link_prefix):
         link = f"{plots_link_prefix}{name}" if name else None
         parts.append(scenario_section(scenario, postern, other, link, secondary_rows(scenario, legs)))
     return "\n".join(parts)
+
+
+def settle_text(settle_secs):
+    """When the idle-connections legs read memory, and whether Dovecot had hibernated by then."""
+    text = f"{settle_secs} s after each half of the set-ups"
+    if settle_secs > IMAP_HIBERNATE_TIMEOUT_SECS:
+        return text + ", so Dovecot's sessions are hibernated by then"
+    return (text + f", before Dovecot's {IMAP_HIBERNATE_TIMEOUT_SECS} s `imap_hibernate_timeout`: "
+            "its sessions still have their imap processes (this mode's figures say little)")
 
 
 def headline_rows(mode, legs):

@@ -1,12 +1,13 @@
 """Steps 3 and 5: start the servers, check them, fill their accounts, run the legs A/B."""
 
+import concurrent.futures
 import json
 import os
 import time
 
 from . import fill, loader, verify
 from .accounts import INGEST_PATTERN, download_pattern, imap_mailbox_address
-from .scenarios import DOVECOT, DOVECOT_NO_FSYNC, IDLE_SETTLE_SECS, POSTFIX
+from .scenarios import DOVECOT, DOVECOT_NO_FSYNC, POSTFIX
 from .servers.dovecot import Dovecot
 from .servers.postern import Postern
 from .servers.postfix import PostfixToDovecot
@@ -38,16 +39,26 @@ class Servers:
         return [server for server in self.by_name.values() if server is not None]
 
     def start(self, log):
-        for server in self.all():
-            log(f"starting {server.label}")
+        """All at once: the instances share nothing but the certificate (Postfix needs Dovecot's
+        LMTP port, chosen before, and Dovecot itself only once mail flows)."""
+        def start_one(server):
+            started = time.monotonic()
             server.prepare()
             server.start()
+            log(f"started {server.label} in {time.monotonic() - started:.1f} s")
+
+        in_parallel(start_one, self.all())
 
     def stop(self, log):
-        for server in reversed(self.all()):
+        """Postfix first, so that it does not try to deliver to a Dovecot going away; then the rest
+        at once."""
+        def stop_one(server):
             started = time.monotonic()
             server.stop()
             log(f"stopped {server.label} in {time.monotonic() - started:.1f} s")
+
+        stop_one(self.postfix)
+        in_parallel(stop_one, [server for server in self.all() if server is not self.postfix])
 
     def verify(self, certificate, password, log):
         context = verify.tls_context(certificate)
@@ -61,28 +72,42 @@ class Servers:
             verify.verify_dovecot(self.dovecot_no_fsync, password, context)
 
     def fill_accounts(self, accounts, messages_per_user, log):
-        """POP3 accounts get their messages; every ingest account one, on every LMTP server."""
-        lmtp_servers = [server for server in self.all() if "lmtp" in server.ports]
-        jobs = [(server, INGEST_PATTERN, "4k", 1) for server in lmtp_servers]
-        for size in accounts.download_sizes:
-            for server in (self.postern, self.dovecot):
-                jobs.append((server, download_pattern(size), size, messages_per_user))
-        for server, pattern, size, count in jobs:
-            started = time.monotonic()
-            total = fill.fill(server.ports["lmtp"], accounts.numbered(pattern), size, count)
-            elapsed = time.monotonic() - started
-            log(f"filled {server.label}: {total} messages of {size} to {pattern} in {elapsed:.1f} s")
-        for messages in accounts.imap_mailboxes:
-            for server in (self.postern, self.dovecot):
+        """Every ingest account gets one message on every LMTP server; on Postern and Dovecot the
+        POP3 accounts get their messages and the IMAP mailboxes theirs. Each server's fills run
+        one after the other, the servers at the same time."""
+        def fill_server(server):
+            port = server.ports["lmtp"]
+            sets = [(INGEST_PATTERN, "4k", 1)]
+            if server in (self.postern, self.dovecot):
+                sets += [(download_pattern(size), size, messages_per_user) for size in accounts.download_sizes]
+            for pattern, size, count in sets:
+                started = time.monotonic()
+                total = fill.fill(port, accounts.numbered(pattern), size, count)
+                log(f"filled {server.label}: {total} messages of {size} to {pattern} "
+                    f"in {time.monotonic() - started:.1f} s")
+            if server not in (self.postern, self.dovecot):
+                return
+            for messages in accounts.imap_mailboxes:
                 address = imap_mailbox_address(messages)
                 started = time.monotonic()
-                fill.fill_imap(server.ports["lmtp"], address, messages)
+                fill.fill_imap(port, address, messages)
                 elapsed = time.monotonic() - started
                 log(f"filled {server.label}: {messages} IMAP messages to {address} in {elapsed:.1f} s "
                     f"({messages / elapsed:.0f}/s)")
 
+        in_parallel(fill_server, [server for server in self.all() if "lmtp" in server.ports])
+
     def versions(self):
         return {server.label: server.version() for server in self.all()}
+
+
+def in_parallel(action, items):
+    """action(item) for every item, each in its own thread; re-raises the first failure once all
+    have ended (so no server is left half started when the caller stops them)."""
+    with concurrent.futures.ThreadPoolExecutor(max(1, len(items))) as pool:
+        jobs = [pool.submit(action, item) for item in items]
+    for job in jobs:
+        job.result()
 
 
 def run_leg(servers, scenario, server_name, repeat, mode, accounts, directory, load_cpus):
@@ -92,13 +117,13 @@ def run_leg(servers, scenario, server_name, repeat, mode, accounts, directory, l
     timeout = mode.duration_secs + mode.warmup_secs + loader.LEG_TIMEOUT_MARGIN_SECS
     if scenario.holds_connections:
         # The ramp (two halves, each followed by a settle) comes before the hold.
-        timeout += 2 * IDLE_SETTLE_SECS + scenario.connections / HOLD_SET_UPS_PER_SEC_MIN
+        timeout += 2 * mode.idle_settle_secs + scenario.connections / HOLD_SET_UPS_PER_SEC_MIN
         # A fresh server (a new pid, before the command names it), so that nothing an earlier
         # leg left (processes kept for reuse, memory its allocator holds) hides what the
-        # connections cost; then a moment to settle.
+        # connections cost; then a moment to settle (no longer than the mode's settle).
         server.stop()
         server.start()
-        time.sleep(HOLD_QUIET_SECS)
+        time.sleep(min(HOLD_QUIET_SECS, mode.idle_settle_secs))
     arguments = loader.command(scenario, mode, server, accounts, SEED_BASE + repeat, json_path, load_cpus)
     load_average = os.getloadavg()[0]
     result = loader.run_leg(arguments, json_path, directory / f"{name}.log", timeout)
