@@ -143,6 +143,25 @@ fn header_values(header: &[u8], name: &[u8]) -> Vec<Vec<u8>> {
 /// The envelope fields a candidate carries, in `Candidate::fields` order.
 const ENVELOPE_FIELDS: [&[u8]; 5] = [b"Subject", b"From", b"To", b"Cc", b"Bcc"];
 
+/// Copies the envelope fields the criteria name, and the sent day, into the candidate.
+fn fill_envelope<'a>(
+    c: &mut Candidate,
+    wanted: &Needs,
+    sent_days: Option<i64>,
+    field: impl Fn(&[u8]) -> Option<&'a [u8]>,
+) {
+    c.sent_days = sent_days;
+    for ((slot, name), _) in c
+        .fields
+        .iter_mut()
+        .zip(ENVELOPE_FIELDS)
+        .zip(wanted.fields)
+        .filter(|(_, wanted)| *wanted)
+    {
+        *slot = field(name).map(<[u8]>::to_vec);
+    }
+}
+
 /// SUBJECT/FROM/TO/CC/BCC: the stored envelope's value, or the header when a message has no
 /// stored analysis (then `header` was read instead).
 fn field_has(candidate: &Candidate, name: &[u8], needle: &[u8]) -> bool {
@@ -381,32 +400,38 @@ impl Driver {
         let store = std::rc::Rc::clone(self.shard.state.mail.store());
         let mut header_octets = 0;
         let mut analysis = None;
+        let mut head = None;
         if wanted.analysis || wanted.email_id || !wanted.texts.is_empty() {
             let commit = store.read_commit(key, c.uid).await.map_err(|_| ())?;
             if wanted.email_id {
                 c.email_id = Some(super::fetch::email_id(key, commit.ingest));
             }
-            let decoded = match Analysis::decode(&commit.parse) {
-                Ok(decoded) => Some(decoded),
-                Err(_) => self.analyze_content(key, c.uid).await.ok(),
-            };
-            if let Some(decoded) = decoded {
-                c.sent_days = decoded.sent_day_local();
-                for ((slot, name), _) in c
-                    .fields
-                    .iter_mut()
-                    .zip(ENVELOPE_FIELDS)
-                    .zip(wanted.fields)
-                    .filter(|(_, wanted)| *wanted)
-                {
-                    *slot = decoded.envelope_field(name).map(<[u8]>::to_vec);
-                }
-                header_octets = decoded.header_octets();
-                analysis = Some(decoded);
+            // BODY and TEXT walk the part tree; the other keys need the message's own part.
+            if wanted.texts.is_empty()
+                && let Ok(decoded) = Analysis::decode_head(&commit.parse)
+            {
+                head = Some(decoded);
+            } else {
+                analysis = match Analysis::decode(&commit.parse) {
+                    Ok(decoded) => Some(decoded),
+                    Err(_) => self.analyze_content(key, c.uid).await.ok(),
+                };
             }
         }
+        if let Some(head) = &head {
+            header_octets = head.header_octets();
+            fill_envelope(c, wanted, head.sent_day_local(), |name| {
+                head.envelope_field(name)
+            });
+        } else if let Some(analysis) = &analysis {
+            header_octets = analysis.header_octets();
+            fill_envelope(c, wanted, analysis.sent_day_local(), |name| {
+                analysis.envelope_field(name)
+            });
+        }
+        let analysed = head.is_some() || analysis.is_some();
         // Without a stored analysis the envelope fields come from the header itself.
-        if wanted.header || (wanted.envelope && analysis.is_none()) {
+        if wanted.header || (wanted.envelope && !analysed) {
             let end = header_octets.min(SEARCH_HEADER_OCTETS_MAX);
             c.header = vec![0u8; end as usize];
             let mut filled = 0;

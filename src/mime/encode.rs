@@ -25,6 +25,7 @@ use super::limits::{
     ENCODED_OCTETS_MAX, HEADER_BLOCK_OCTETS_CEILING, Limit, PARAMETERS_CEILING, PARTS_CEILING,
 };
 use super::model::{Analysis, Content, Disposition, Envelope, Kind, Media, Param, Part, link};
+use super::section::MessageHead;
 
 pub(crate) const VERSION: u8 = 1;
 
@@ -177,6 +178,32 @@ impl Analysis {
             total_octets,
             exceeded,
             parts,
+        })
+    }
+}
+
+impl Analysis {
+    /// Reads only the message's own part of a stored analysis: its header span and envelope,
+    /// not the part tree after it (a SEARCH on header fields decodes no more than it needs).
+    pub fn decode_head(bytes: &[u8]) -> Result<MessageHead, MimeError> {
+        if bytes.len() > ENCODED_OCTETS_MAX {
+            return Err(MimeError::Corrupt("longer than any analysis"));
+        }
+        let mut reader = Reader { bytes, at: 0 };
+        let version = reader.octet()?;
+        if version != VERSION {
+            return Err(MimeError::Version(version));
+        }
+        let _exceeded = reader.octet()?;
+        let _total_octets = reader.varint()?;
+        if reader.count(PARTS_CEILING)? == 0 {
+            return Err(MimeError::Corrupt("no parts"));
+        }
+        let root = decode_part(&mut reader, &mut 1)?;
+        let envelope = root.envelope.ok_or(MimeError::Corrupt("no envelope"))?;
+        Ok(MessageHead {
+            header_octets: root.header.end,
+            envelope: *envelope,
         })
     }
 }

@@ -72,3 +72,4 @@ pub use limits::{Limit, MimeLimits};
 pub use model::{Analysis, LeafPart, PartSpan, TransferEncoding};
 pub use render::{write_nstring, write_string};
 pub use scanner::Analyzer;
+pub use section::MessageHead;

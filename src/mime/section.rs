@@ -112,29 +112,13 @@ impl Analysis {
     /// The Date field's day as written, in its own time zone (RFC 3501 §6.4.4 SENTON and the
     /// like disregard time and zone), as days since 1970-01-01.
     pub fn sent_day_local(&self) -> Option<i64> {
-        let utc = self.envelope().sent_date?;
-        let raw = self.envelope().date.as_deref()?;
-        Some((utc + zone_offset_secs(raw)).div_euclid(86_400))
+        self.envelope().sent_day_local()
     }
 
     /// The raw, unfolded value of the first Subject, From, To, Cc or Bcc field (names compared
     /// case-insensitively), as ENVELOPE holds it; None for other names or an absent field.
     pub fn envelope_field(&self, name: &[u8]) -> Option<&[u8]> {
-        let envelope = self.envelope();
-        let field = if name.eq_ignore_ascii_case(b"Subject") {
-            &envelope.subject
-        } else if name.eq_ignore_ascii_case(b"From") {
-            &envelope.from
-        } else if name.eq_ignore_ascii_case(b"To") {
-            &envelope.to
-        } else if name.eq_ignore_ascii_case(b"Cc") {
-            &envelope.cc
-        } else if name.eq_ignore_ascii_case(b"Bcc") {
-            &envelope.bcc
-        } else {
-            return None;
-        };
-        field.as_deref()
+        self.envelope().field(name)
     }
 
     /// The raw, unfolded Subject (encoded words not decoded).
@@ -233,6 +217,58 @@ fn zone_offset_secs(raw: &[u8]) -> i64 {
             }
         }
         _ => 0,
+    }
+}
+
+impl Envelope {
+    /// See `Analysis::envelope_field`.
+    pub(crate) fn field(&self, name: &[u8]) -> Option<&[u8]> {
+        let envelope = self;
+        let field = if name.eq_ignore_ascii_case(b"Subject") {
+            &envelope.subject
+        } else if name.eq_ignore_ascii_case(b"From") {
+            &envelope.from
+        } else if name.eq_ignore_ascii_case(b"To") {
+            &envelope.to
+        } else if name.eq_ignore_ascii_case(b"Cc") {
+            &envelope.cc
+        } else if name.eq_ignore_ascii_case(b"Bcc") {
+            &envelope.bcc
+        } else {
+            return None;
+        };
+        field.as_deref()
+    }
+
+    /// See `Analysis::sent_day_local`.
+    pub(crate) fn sent_day_local(&self) -> Option<i64> {
+        let utc = self.sent_date?;
+        let raw = self.date.as_deref()?;
+        Some((utc + zone_offset_secs(raw)).div_euclid(86_400))
+    }
+}
+
+/// What a stored analysis says of the message itself, read without its part tree
+/// (`Analysis::decode_head`): enough for SEARCH on envelope fields, dates and the header.
+pub struct MessageHead {
+    pub(crate) header_octets: u64,
+    pub(crate) envelope: Envelope,
+}
+
+impl MessageHead {
+    /// As `Analysis::header_octets`.
+    pub fn header_octets(&self) -> u64 {
+        self.header_octets
+    }
+
+    /// As `Analysis::envelope_field`.
+    pub fn envelope_field(&self, name: &[u8]) -> Option<&[u8]> {
+        self.envelope.field(name)
+    }
+
+    /// As `Analysis::sent_day_local`.
+    pub fn sent_day_local(&self) -> Option<i64> {
+        self.envelope.sent_day_local()
     }
 }
 

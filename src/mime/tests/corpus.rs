@@ -124,3 +124,33 @@ fn corpus_renders_as_expected() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `decode_head` reads what SEARCH needs without the part tree: the same header length,
+/// envelope fields and sent day as the full decode, for every corpus message.
+#[test]
+fn decode_head_agrees_with_the_full_decode() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(corpus_dir()).expect("tests/mime/corpus exists") {
+        let path = entry.expect("corpus entry").path();
+        if path.extension().is_none_or(|extension| extension != "eml") {
+            continue;
+        }
+        let message = std::fs::read(&path).expect("corpus message");
+        let encoded = analyze(&message).encode();
+        let full = Analysis::decode(&encoded).expect("full decode");
+        let head = Analysis::decode_head(&encoded).expect("head decode");
+        assert_eq!(head.header_octets(), full.header_octets(), "{path:?}");
+        assert_eq!(head.sent_day_local(), full.sent_day_local(), "{path:?}");
+        for name in [&b"Subject"[..], b"From", b"To", b"Cc", b"Bcc", b"Date"] {
+            assert_eq!(
+                head.envelope_field(name),
+                full.envelope_field(name),
+                "{path:?}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "{checked}");
+    assert!(Analysis::decode_head(&[]).is_err());
+    assert!(Analysis::decode_head(&[0xff, 0, 0, 0]).is_err());
+}
