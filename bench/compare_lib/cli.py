@@ -13,6 +13,7 @@ import os
 import pathlib
 import shlex
 import shutil
+import stat
 import sys
 import time
 
@@ -57,6 +58,8 @@ def parse_arguments(argv):
                         help="also write bench/reports/<date>.md and its plots")
     parser.add_argument("--no-install", action="store_true",
                         help="skip apt-get and cargo build (use what is there)")
+    parser.add_argument("--no-build", action="store_true",
+                        help="skip the cargo build only: use target/release as it is (built by another user)")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite REPORT.md from the workdir's last results")
     return parser.parse_args(argv)
@@ -86,6 +89,7 @@ def log(message):
 def prepare_workdir(workdir):
     """Empties a workdir this tool made before; refuses to touch any other non-empty directory."""
     workdir = workdir.resolve()
+    check_reachable(workdir)
     if workdir.exists() and any(workdir.iterdir()):
         if not (workdir / WORKDIR_MARKER).exists():
             raise SystemExit(f"{workdir} is not empty and was not made by bench/compare; choose another --workdir")
@@ -117,6 +121,15 @@ class Steps:
 def probe_lengths(mode):
     """Keyword arguments for the machine's probes: the mode's length, or their own."""
     return {} if mode.machine_probe_secs is None else {"secs": mode.machine_probe_secs}
+
+
+def check_reachable(workdir):
+    """Dovecot's and Postfix's unprivileged users (mail, dovenull, postfix) must pass through every
+    folder above the workdir; a checkout under /root (mode 700) would fail later, less clearly."""
+    for folder in workdir.parents:
+        if folder.exists() and not folder.stat().st_mode & stat.S_IXOTH:
+            raise SystemExit(f"{folder} is not searchable by other users, so Dovecot and Postfix could "
+                             f"not reach {workdir}; choose a --workdir elsewhere (for example under /tmp)")
 
 
 def measure_machine(workdir, mode):
@@ -239,10 +252,14 @@ def main(argv=None):
     load_before_build = os.getloadavg()
     steps = Steps()
     if not arguments.no_install:
-        with steps.timed("install and build"):
+        with steps.timed("install"):
             install.install_packages(log)
+    if not (arguments.no_install or arguments.no_build):
+        with steps.timed("build"):
             if not install.build_release(log):
                 log("no postern-load: the servers will be checked but not measured")
+    if not install.POSTERN_BINARY.exists():
+        raise SystemExit(f"{install.POSTERN_BINARY} is missing: build it (cargo build --release -p postern)")
     started = time.monotonic()
     run, legs = measure(arguments, mode, workdir, load_before_build, steps)
     with steps.timed("machine"):
@@ -254,12 +271,13 @@ def main(argv=None):
         write_report(workdir, run, mode, legs, arguments.publish, partial=bool(arguments.only))
     run["step_secs"] = steps.secs
     save_run(workdir, run)
-    log(f"{time.monotonic() - started:.0f} s without install and build; by step: {steps.text()}")
+    log(f"{time.monotonic() - started:.0f} s after install and build; by step: {steps.text()}")
     return exit_code(mode, legs)
 
 
 def exit_code(mode, legs):
-    """1 when a leg failed or measured nothing, so CI notices a harness that rotted."""
+    """1 when a leg failed or measured nothing, or the IMAP mix saw an answer contradict its
+    model, so CI notices a harness that rotted."""
     problems = []
     for scenario in mode.scenarios:
         for server, results in legs.get(scenario.key, {}).items():
@@ -267,6 +285,10 @@ def exit_code(mode, legs):
                 figures = result.get("operations", {}).get(scenario.operation, {})
                 if "failed" in result or figures.get("count", 0) == 0:
                     problems.append(f"{scenario.key} against {server}: {result.get('failed', 'nothing measured')}")
+                # The mix checks every answer: a violation is a server (or model) bug, not noise.
+                violations = result.get("operations", {}).get("check", {}).get("errors", 0)
+                if scenario.imap == "mix" and violations:
+                    problems.append(f"{scenario.key} against {server}: {violations} consistency violations")
     for problem in problems:
         log("problem: " + problem.strip().splitlines()[0][:300])
     return 1 if problems else 0

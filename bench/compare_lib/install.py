@@ -1,6 +1,7 @@
 """Step 1: install what the comparison needs (Debian packages, release builds)."""
 
 import os
+import pathlib
 import shutil
 import subprocess
 
@@ -38,20 +39,29 @@ def install_packages(log):
 
 
 def stop_system_services():
-    """Debian starts the packages' own daemons; they would compete for the CPU and the disk."""
-    if shutil.which("systemctl") is None:
-        return
+    """Debian starts the packages' own daemons; they would compete for the CPU and the disk.
+    Through systemctl under systemd; elsewhere (a container) through `service`, which runs the
+    init script."""
+    systemd = pathlib.Path("/run/systemd/system").is_dir() and shutil.which("systemctl")
     for service in ("dovecot", "postfix"):
-        subprocess.run(["systemctl", "stop", service], capture_output=True)
+        if systemd:
+            command = ["systemctl", "stop", service]
+        elif shutil.which("service"):
+            command = ["service", service, "stop"]
+        else:
+            return
+        subprocess.run(command, capture_output=True)
 
 
 def build_release(log):
     """Builds both; returns whether postern-load is usable (the servers can be checked without it)."""
+    # --locked: Cargo.lock is read, never rewritten (nothing is written outside the workdir but
+    # target/).
     log("building postern (release)")
-    run(["cargo", "build", "--release", "-q", "-p", "postern"], cwd=ROOT)
+    run(["cargo", "build", "--release", "--locked", "-q", "-p", "postern"], cwd=ROOT)
     log("building postern-load (release)")
     try:
-        run(["cargo", "build", "--release", "-q", "-p", "postern-loadtest"], cwd=ROOT)
+        run(["cargo", "build", "--release", "--locked", "-q", "-p", "postern-loadtest"], cwd=ROOT)
     except CommandFailed as failure:
         log(f"postern-load did not build:\n{str(failure)[-2000:]}")
     return LOAD_BINARY.exists()

@@ -16,6 +16,8 @@ PORT_WAIT_SECS = 30
 _running = []
 # Process groups made by daemons that call setsid() themselves (Postfix's master).
 _groups = []
+# Ports free_port() has handed out.
+_ports_given = set()
 
 
 class CommandFailed(RuntimeError):
@@ -135,9 +137,15 @@ def install_cleanup():
 
 
 def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port free on 127.0.0.1 now, never one handed out before in this run (the kernel may give
+    a closed port again, and the servers bind theirs only later)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def wait_for_port(port, process=None, what="server", timeout_secs=PORT_WAIT_SECS):

@@ -17,6 +17,8 @@ POSTFIX_DRAIN_TIMEOUT_SECS = 600
 HOLD_SET_UPS_PER_SEC_MIN = 20
 HOLD_QUIET_SECS = 3
 SEED_BASE = 20240601
+# A fill job's size that means one IMAP mailbox of mixed messages (fill.imap_message).
+IMAP_FILL = "imap"
 
 
 class Servers:
@@ -73,29 +75,30 @@ class Servers:
 
     def fill_accounts(self, accounts, messages_per_user, log):
         """Every ingest account gets one message on every LMTP server; on Postern and Dovecot the
-        POP3 accounts get their messages and the IMAP mailboxes theirs. Each server's fills run
-        one after the other, the servers at the same time."""
-        def fill_server(server):
-            port = server.ports["lmtp"]
-            sets = [(INGEST_PATTERN, "4k", 1)]
-            if server in (self.postern, self.dovecot):
-                sets += [(download_pattern(size), size, messages_per_user) for size in accounts.download_sizes]
-            for pattern, size, count in sets:
-                started = time.monotonic()
-                total = fill.fill(port, accounts.numbered(pattern), size, count)
-                log(f"filled {server.label}: {total} messages of {size} to {pattern} "
-                    f"in {time.monotonic() - started:.1f} s")
-            if server not in (self.postern, self.dovecot):
-                return
-            for messages in accounts.imap_mailboxes:
-                address = imap_mailbox_address(messages)
-                started = time.monotonic()
-                fill.fill_imap(port, address, messages)
-                elapsed = time.monotonic() - started
-                log(f"filled {server.label}: {messages} IMAP messages to {address} in {elapsed:.1f} s "
-                    f"({messages / elapsed:.0f}/s)")
+        POP3 accounts get their messages and the IMAP mailboxes theirs. All at once: Dovecot's
+        fills wait on its fsyncs, not on the CPU."""
+        lmtp_servers = [server for server in self.all() if "lmtp" in server.ports]
+        jobs = [(server, INGEST_PATTERN, "4k", 1) for server in lmtp_servers]
+        for server in (self.postern, self.dovecot):
+            jobs += [(server, download_pattern(size), size, messages_per_user) for size in accounts.download_sizes]
+            jobs += [(server, imap_mailbox_address(messages), IMAP_FILL, messages)
+                     for messages in accounts.imap_mailboxes]
 
-        in_parallel(fill_server, [server for server in self.all() if "lmtp" in server.ports])
+        def fill_one(job):
+            server, recipients, size, count = job
+            port = server.ports["lmtp"]
+            started = time.monotonic()
+            if size == IMAP_FILL:
+                fill.fill_imap(port, recipients, count)
+                elapsed = time.monotonic() - started
+                log(f"filled {server.label}: {count} IMAP messages to {recipients} in {elapsed:.1f} s "
+                    f"({count / elapsed:.0f}/s)")
+                return
+            total = fill.fill(port, accounts.numbered(recipients), size, count)
+            log(f"filled {server.label}: {total} messages of {size} to {recipients} "
+                f"in {time.monotonic() - started:.1f} s")
+
+        in_parallel(fill_one, jobs)
 
     def versions(self):
         return {server.label: server.version() for server in self.all()}
@@ -103,9 +106,14 @@ class Servers:
 
 def in_parallel(action, items):
     """action(item) for every item, each in its own thread; re-raises the first failure once all
-    have ended (so no server is left half started when the caller stops them)."""
-    with concurrent.futures.ThreadPoolExecutor(max(1, len(items))) as pool:
+    have ended, also when Ctrl-C or SIGTERM interrupts the wait (so no server is still starting
+    when the caller stops them)."""
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, len(items)))
+    try:
         jobs = [pool.submit(action, item) for item in items]
+        concurrent.futures.wait(jobs)
+    finally:
+        pool.shutdown(wait=True)
     for job in jobs:
         job.result()
 

@@ -92,6 +92,8 @@ IMAP_OPERATIONS = {
     "qresync-resync": ("resync", ("change",), "cycles/s (STORE on 1% + UNSELECT + SELECT (QRESYNC))"),
     "mix": ("mix", ("fetch", "store", "append", "expunge", "search"), "operations of the random mix/s"),
 }
+
+
 def messages_label(count):
     return f"{count // 1000}k" if count % 1000 == 0 else str(count)
 

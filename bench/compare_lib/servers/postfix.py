@@ -16,6 +16,8 @@ from ..processes import free_port, run, start, stop, stop_group, track_group, wa
 POSTFIX_BINARY = "/usr/sbin/postfix"
 QUEUE_FOLDERS = ("maildrop", "incoming", "active", "deferred", "hold")
 DRAIN_POLL_SECS = 0.2
+# In the queue directory, tells postfix-script's start to skip its integrity checks (it removes it).
+QUICK_START_MARKER = "quick-start"
 # master.cf services: name, type, private, unprivileged, chroot, wakeup, process limit, command.
 # No chroot anywhere: the queue is outside /var/spool/postfix.
 SERVICES = [
@@ -110,7 +112,11 @@ smtpd_tls_security_level = may
         return run([POSTFIX_BINARY, "-c", str(self.config_dir), *arguments], check=check)
 
     def start(self):
+        # `postfix check` creates the queue's folders and fails with its reasons; the marker file
+        # tells `start-fg` the same checks were just run (postfix-script's quick-start), which
+        # would otherwise run them again (a second or two).
         self.postfix("check")
+        (self.queue_dir / QUICK_START_MARKER).touch()
         self.process = start(
             [POSTFIX_BINARY, "-c", self.config_dir, "start-fg"], self.root / "log" / "master.log"
         )
@@ -128,9 +134,12 @@ smtpd_tls_security_level = may
 
     def stop(self):
         if self.process is not None:
-            self.postfix("stop", check=False)
+            # SIGTERM to the master's group is what `postfix stop` does to the master (which
+            # passes it on), without the script's 1-second polls.
             if self.master_group is not None:
                 stop_group(self.master_group)
+            else:
+                self.postfix("stop", check=False)
             stop(self.process, signal.SIGTERM)
             self.process = None
 
