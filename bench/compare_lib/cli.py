@@ -280,6 +280,8 @@ def exit_code(mode, legs):
     model, so CI notices a harness that rotted."""
     problems = []
     for scenario in mode.scenarios:
+        if scenario.key not in legs:
+            problems.append(f"{scenario.key}: not run (the run stopped early)")
         for server, results in legs.get(scenario.key, {}).items():
             for result in results:
                 figures = result.get("operations", {}).get(scenario.operation, {})

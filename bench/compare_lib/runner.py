@@ -3,6 +3,7 @@
 import concurrent.futures
 import json
 import os
+import shutil
 import time
 
 from . import fill, loader, verify
@@ -19,6 +20,10 @@ HOLD_QUIET_SECS = 3
 SEED_BASE = 20240601
 # A fill job's size that means one IMAP mailbox of mixed messages (fill.imap_message).
 IMAP_FILL = "imap"
+GIB = 1024**3
+# A leg does not start with less free space than this in the work dir: the biggest legs
+# (1 MiB messages) write about 2 GB each.
+MIN_FREE_BYTES = 6 * GIB
 
 
 class Servers:
@@ -141,8 +146,21 @@ def run_leg(servers, scenario, server_name, repeat, mode, accounts, directory, l
     return result
 
 
+def disk_nearly_full(workdir, scenario, log):
+    """True (and says so) when a leg must not start: every server keeps all the mail of the
+    run, and a full disk would break the servers and the run's own files."""
+    free = shutil.disk_usage(workdir).free
+    if free >= MIN_FREE_BYTES:
+        return False
+    log(f"stopping before {scenario.key}: {free / GIB:.1f} GiB free in {workdir}, less than "
+        f"{MIN_FREE_BYTES / GIB:.0f} (the servers keep every message of the run; see bench/README.md "
+        "for the space each mode needs); the scenarios not run are reported as problems")
+    return True
+
+
 def run_scenarios(servers, mode, accounts, workdir, load_cpus, log):
-    """Legs interleaved: for each repeat, Postern then its competitor, so drift hits both."""
+    """Legs interleaved: for each repeat, Postern then its competitor, so drift hits both.
+    Stops early, keeping only whole scenarios, when the disk is nearly full."""
     directory = workdir / "legs"
     directory.mkdir(exist_ok=True)
     results = {}
@@ -150,6 +168,9 @@ def run_scenarios(servers, mode, accounts, workdir, load_cpus, log):
         legs = results.setdefault(scenario.key, {"postern": [], scenario.competitor: []})
         for repeat in range(mode.repeats):
             for server_name in ("postern", scenario.competitor):
+                if disk_nearly_full(workdir, scenario, log):
+                    results.pop(scenario.key)
+                    return results
                 log(f"{scenario.key}: {server_name}, repeat {repeat + 1}/{mode.repeats}")
                 result = run_leg(servers, scenario, server_name, repeat, mode, accounts, directory, load_cpus)
                 log("  " + summarise(result, scenario.operation))
