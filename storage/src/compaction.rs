@@ -30,8 +30,9 @@ use crate::record::{self, FrameContext, RECORD_HEADER_OCTETS, Record, Relocation
 use crate::scan::{self, ScanRange};
 use crate::segment::{FORMAT_VERSION, SEGMENT_HEADER_OCTETS, SegmentHeader};
 use crate::store::Store;
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What one compaction pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,6 +41,10 @@ pub struct CompactionReport {
     pub compacted: Vec<(u64, u64, u64)>,
     /// Segments considered but left alone, and why.
     pub skipped: Vec<(u64, String)>,
+    /// The longest the pass held its shard in one synchronous step (the walk that picks
+    /// segments, a segment's collection of live locations, its swap and relocation): no
+    /// other task of the shard runs meanwhile.
+    pub longest_hold: Duration,
 }
 
 /// The plan for one segment.
@@ -97,7 +102,9 @@ impl<D: Disk + 'static> Store<D> {
     async fn compact_all(&self) -> Result<CompactionReport, StoreError> {
         let mut report = CompactionReport::default();
         let percent_max = u64::from(self.log.config().compaction_live_percent_max);
+        let started = Instant::now();
         let live_octets = self.live_octets_by_segment();
+        report.longest_hold = started.elapsed();
         for sequence in self.log.sequences() {
             if sequence >= self.log.tail_sequence() {
                 break;
@@ -110,10 +117,12 @@ impl<D: Disk + 'static> Store<D> {
             if live * 100 > octets * percent_max {
                 continue;
             }
-            match self.compact_segment(sequence).await? {
+            let hold = Cell::new(Duration::ZERO);
+            match self.compact_segment_holding(sequence, &hold).await? {
                 Ok(after) => report.compacted.push((sequence, octets, after)),
                 Err(reason) => report.skipped.push((sequence, reason)),
             }
+            report.longest_hold = report.longest_hold.max(hold.get());
         }
         if !report.compacted.is_empty() {
             // Old checkpoints are stale now; keep restart bounded.
@@ -183,10 +192,22 @@ impl<D: Disk + 'static> Store<D> {
     /// Rewrites one sealed segment. `Ok(Err(reason))`: left alone; `Ok(Ok(octets))`: the new
     /// file's size.
     pub async fn compact_segment(&self, sequence: u64) -> Result<Result<u64, String>, StoreError> {
+        self.compact_segment_holding(sequence, &Cell::new(Duration::ZERO))
+            .await
+    }
+
+    /// `compact_segment`, keeping in `hold` the longest of its synchronous steps.
+    async fn compact_segment_holding(
+        &self,
+        sequence: u64,
+        hold: &Cell<Duration>,
+    ) -> Result<Result<u64, String>, StoreError> {
+        let started = Instant::now();
         if let Some(reason) = self.refusal(sequence) {
             return Ok(Err(reason));
         }
         let live = self.live_in(sequence);
+        hold.set(hold.get().max(started.elapsed()));
         let Some((file, salt)) = self.log.segment(sequence) else {
             return Ok(Err("no such segment".into()));
         };
@@ -224,6 +245,7 @@ impl<D: Disk + 'static> Store<D> {
         disk.sync_directory().await.map_err(fail)?;
         let replaced = disk.open(sequence).await.map_err(fail)?;
         // One synchronous step: the log and the index switch to the new file together.
+        let started = Instant::now();
         self.log.replace_segment(sequence, replaced, new_salt);
         self.commit_cache.borrow_mut().forget_segment(sequence);
         let moved = |offset: u64, kind: LocationKind| match kind {
@@ -245,6 +267,7 @@ impl<D: Disk + 'static> Store<D> {
             lost, 0,
             "compaction lost index locations in segment {sequence}"
         );
+        hold.set(hold.get().max(started.elapsed()));
         Ok(Ok(plan.end))
     }
 

@@ -27,10 +27,11 @@
 //! Environment: `POSTERN_BENCH_DIR` (default /tmp; must be a real disk, not tmpfs).
 
 use postern_bench::Arguments;
+use postern_bench::fill::{MAILBOXES_PER_ACCOUNT, create_mailboxes, write_messages};
 use postern_storage::files::FileDisk;
 use postern_storage::index::{MessageEntry, PackedExtent};
 use postern_storage::mailbox::State;
-use postern_storage::{FsyncMode, LogConfig, MailboxKey, MessageMeta, Store, SystemFlags};
+use postern_storage::{FsyncMode, LogConfig, MessageMeta, Store, SystemFlags};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -50,7 +51,6 @@ const CHILD_ENVIRONMENT: &str = "POSTERN_BENCH_OPEN_DIRECTORY";
 const LOG_MIB_DEFAULT: u64 = 1024;
 const TAIL_MIB_DEFAULT: u64 = 128;
 const INDEX_MESSAGES_DEFAULT: [u64; 2] = [100_000, 1_000_000];
-const MAILBOXES_PER_ACCOUNT: usize = 5;
 const MESSAGES_PER_ACCOUNT: u64 = 1000;
 /// Content of the messages of the memory fills: the index does not depend on it.
 const SMALL_MESSAGE_OCTETS: usize = 100;
@@ -310,65 +310,6 @@ fn meta(ordinal: u64) -> MessageMeta {
     }
 }
 
-/// Writes messages `range` (ordinals) round-robin over `mailboxes` from `writers` tasks.
-async fn write_messages(
-    store: &Rc<Store<FileDisk>>,
-    mailboxes: &Rc<Vec<MailboxKey>>,
-    range: std::ops::Range<u64>,
-    octets: usize,
-    writers: usize,
-) {
-    let content: Rc<Vec<u8>> = Rc::new((0..octets).map(|at| b'a' + (at % 23) as u8).collect());
-    let next = Rc::new(std::cell::Cell::new(range.start));
-    let tasks: Vec<_> = (0..writers)
-        .map(|_| {
-            let (store, mailboxes) = (store.clone(), mailboxes.clone());
-            let (content, next, end) = (content.clone(), next.clone(), range.end);
-            glommio::spawn_local(async move {
-                while next.get() < end {
-                    let ordinal = next.get();
-                    next.set(ordinal + 1);
-                    let mailbox = mailboxes[(ordinal % mailboxes.len() as u64) as usize];
-                    let mut message = store.begin_message(mailbox.account.partition);
-                    message.write(&content).await.expect("write");
-                    let (_uid, _durable) = message
-                        .commit(mailbox, meta(ordinal))
-                        .await
-                        .expect("commit");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await;
-    }
-}
-
-/// Creates `accounts` accounts of `MAILBOXES_PER_ACCOUNT` mailboxes, concurrently.
-async fn create_mailboxes(store: &Rc<Store<FileDisk>>, accounts: usize) -> Vec<MailboxKey> {
-    const NAMES: [&str; MAILBOXES_PER_ACCOUNT] = ["INBOX", "Sent", "Archive", "Drafts", "Trash"];
-    let tasks: Vec<_> = (0..accounts)
-        .map(|number| {
-            let store = store.clone();
-            glommio::spawn_local(async move {
-                let name = format!("user{number}@example.org");
-                let (account, _) = store.create_account(1, &name, 0, 0).await.expect("account");
-                let mut mailboxes = Vec::new();
-                for name in NAMES {
-                    let (mailbox, _) = store.create_mailbox(account, name).await.expect("mailbox");
-                    mailboxes.push(mailbox);
-                }
-                mailboxes
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await);
-    }
-    all
-}
-
 async fn fill(directory: PathBuf, plan: Plan) -> Filled {
     let disk = FileDisk::new(&directory, 0).expect("shard directory");
     let (store, _) = Store::open(disk, config(plan.fsync_mode))
@@ -378,7 +319,15 @@ async fn fill(directory: PathBuf, plan: Plan) -> Filled {
     let mailboxes = Rc::new(create_mailboxes(&store, plan.accounts).await);
     let checkpoint_after = plan.checkpoint_after.unwrap_or(plan.messages);
     let (octets, writers) = (plan.message_octets, plan.writers);
-    write_messages(&store, &mailboxes, 0..checkpoint_after, octets, writers).await;
+    write_messages(
+        &store,
+        &mailboxes,
+        0..checkpoint_after,
+        octets,
+        writers,
+        meta,
+    )
+    .await;
     let before_octets = store.log().appended_octets();
     if plan.checkpoint_after.is_some() {
         store.checkpoint().await.expect("checkpoint");
@@ -389,6 +338,7 @@ async fn fill(directory: PathBuf, plan: Plan) -> Filled {
         checkpoint_after..plan.messages,
         octets,
         writers,
+        meta,
     )
     .await;
     let tail_octets = store.log().appended_octets() - before_octets;

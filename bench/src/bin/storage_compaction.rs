@@ -1,0 +1,111 @@
+//! How long a compaction pass holds its shard, against how many messages the shard has.
+//!
+//! Compaction runs beside the shard's other work, but three of its steps are synchronous walks
+//! of the whole index (picking the segments, collecting a segment's live locations, moving the
+//! index to the rewritten file), during which no other task of the shard runs. For each size in
+//! `--messages` this fills a shard on a real directory with small messages (1,000 per account,
+//! 5 mailboxes per account; 16 MiB segments so there are many), expunges two messages of three
+//! (so every sealed segment qualifies) and runs one pass: segments rewritten, the pass's wall
+//! time and `CompactionReport::longest_hold`. Filling runs with fdatasync off (it is not what
+//! is measured). Prints Markdown.
+//!
+//! `cargo run --release -p postern-bench --bin storage_compaction -- [--messages N,N,...]`
+//! Environment: `POSTERN_BENCH_DIR` (default /tmp; must be a real disk, not tmpfs).
+
+use postern_bench::Arguments;
+use postern_bench::fill::{MAILBOXES_PER_ACCOUNT, create_mailboxes, write_messages};
+use postern_storage::files::FileDisk;
+use postern_storage::{FsyncMode, LogConfig, MessageMeta, Store, UidRange};
+use std::rc::Rc;
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const ARGUMENTS: Arguments = Arguments::new("storage_compaction", "[--messages N,N,...]");
+const MESSAGES_DEFAULT: [u64; 3] = [10_000, 100_000, 1_000_000];
+const MESSAGES_PER_ACCOUNT: u64 = 1000;
+const MESSAGE_OCTETS: usize = 100;
+const WRITERS: usize = 64;
+const SEGMENT_OCTETS: u64 = 16 * 1024 * 1024;
+
+fn meta(ordinal: u64) -> MessageMeta {
+    MessageMeta {
+        internal_date_secs: 1_790_000_000 + ordinal as i64,
+        ..Default::default()
+    }
+}
+
+/// One row: messages, segments rewritten, pass seconds, longest hold in ms.
+async fn measure(messages: u64) -> (usize, f64, f64) {
+    let root = std::env::var("POSTERN_BENCH_DIR").unwrap_or_else(|_| "/tmp".into());
+    let directory = tempfile::Builder::new()
+        .prefix("postern-compaction-")
+        .tempdir_in(root)
+        .expect("bench directory");
+    let mut config = LogConfig::new(0);
+    config.fsync_mode = FsyncMode::UnsafeNone;
+    config.segment_octets_max = SEGMENT_OCTETS;
+    config.checkpoint_interval_octets = 0;
+    config.compaction_interval_octets = 0;
+    config.compaction_octets_per_sec = 0;
+    let disk = FileDisk::new(directory.path(), 0).expect("disk");
+    let (store, _) = Store::open(disk, config).await.expect("open");
+    let accounts = messages.div_ceil(MESSAGES_PER_ACCOUNT) as usize;
+    let mailboxes = Rc::new(create_mailboxes(&store, accounts).await);
+    write_messages(
+        &store,
+        &mailboxes,
+        0..messages,
+        MESSAGE_OCTETS,
+        WRITERS,
+        meta,
+    )
+    .await;
+    // Two of three: every UID not divisible by 3, in every mailbox.
+    let per_mailbox = (messages / mailboxes.len() as u64 + 1) as u32;
+    let doomed: Vec<UidRange> = (1..=per_mailbox)
+        .filter(|uid| uid % 3 != 0)
+        .map(UidRange::one)
+        .collect();
+    for mailbox in mailboxes.iter() {
+        let (_, _durable) = store.expunge(*mailbox, &doomed).await.expect("expunge");
+    }
+    let started = Instant::now();
+    let report = store.compact().await.expect("compact");
+    let seconds = started.elapsed().as_secs_f64();
+    store.close().await.expect("close");
+    (
+        report.compacted.len(),
+        seconds,
+        report.longest_hold.as_secs_f64() * 1000.0,
+    )
+}
+
+fn main() {
+    let mut sizes = MESSAGES_DEFAULT.to_vec();
+    for (flag, value) in ARGUMENTS.pairs() {
+        match flag.as_str() {
+            "--messages" => {
+                sizes = value
+                    .split(',')
+                    .map(|size| ARGUMENTS.parse(&flag, size))
+                    .collect()
+            }
+            _ => ARGUMENTS.fail(&format!("unknown flag {flag}")),
+        }
+    }
+    println!(
+        "accounts of {MESSAGES_PER_ACCOUNT} messages in {MAILBOXES_PER_ACCOUNT} mailboxes, \
+         {MESSAGE_OCTETS}-octet messages, 16 MiB segments, 2 of 3 messages expunged\n"
+    );
+    println!("| messages | segments rewritten | pass s | longest hold ms |");
+    println!("| ---: | ---: | ---: | ---: |");
+    for messages in sizes {
+        let executor = glommio::LocalExecutorBuilder::default()
+            .make()
+            .expect("executor");
+        let (segments, seconds, hold_ms) = executor.run(measure(messages));
+        println!("| {messages} | {segments} | {seconds:.2} | {hold_ms:.2} |");
+    }
+}
