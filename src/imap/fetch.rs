@@ -171,7 +171,19 @@ impl Driver {
             // RFC 7162 §3.2.4: with CONDSTORE, a FETCH that set \Seen carries the UID.
             let with_uid = by_uid || (seen_set && enabled.condstore);
             let add_flags = seen_set && !items.iter().any(|i| matches!(i, FetchItem::Flags));
-            match self
+            // Before any await: the content stays readable for this FETCH whatever other
+            // sessions do meanwhile (RFC 2180 §4.1.1: the message is served until the expunge
+            // is reported to this session).
+            self.pinned = if items.iter().any(reads_content) {
+                let store = self.shard.state.mail.store();
+                store
+                    .content(key, uid)
+                    .ok()
+                    .map(|content| (key, uid, Rc::new(content)))
+            } else {
+                None
+            };
+            let fetched = self
                 .fetch_one(
                     key,
                     sequence,
@@ -182,8 +194,9 @@ impl Driver {
                     add_flags,
                     enabled.condstore,
                 )
-                .await
-            {
+                .await;
+            self.pinned = None;
+            match fetched {
                 Ok(()) => {}
                 Err(Failure::Unreadable) => unreadable = true,
                 Err(Failure::UnknownCte) => unknown_cte = true,
@@ -240,39 +253,6 @@ impl Driver {
 
     #[allow(clippy::too_many_arguments)]
     async fn fetch_one(
-        &mut self,
-        key: MailboxKey,
-        sequence: u32,
-        uid: Uid,
-        by_uid: bool,
-        items: &[FetchItem],
-        indexed: &Indexed,
-        add_flags: bool,
-        condstore: bool,
-    ) -> Result<(), Failure> {
-        // Before any await: the content stays readable for this FETCH whatever other
-        // sessions do meanwhile (RFC 2180 §4.1.1: the message is served until the expunge is
-        // reported to this session).
-        self.pinned = if items.iter().any(reads_content) {
-            let store = self.shard.state.mail.store();
-            store
-                .content(key, uid)
-                .ok()
-                .map(|content| (key, uid, Rc::new(content)))
-        } else {
-            None
-        };
-        let result = self
-            .fetch_one_pinned(
-                key, sequence, uid, by_uid, items, indexed, add_flags, condstore,
-            )
-            .await;
-        self.pinned = None;
-        result
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn fetch_one_pinned(
         &mut self,
         key: MailboxKey,
         sequence: u32,

@@ -150,20 +150,7 @@ impl Analysis {
 
     /// Reads a stored analysis. Damaged or hostile input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<Analysis, MimeError> {
-        if bytes.len() > ENCODED_OCTETS_MAX {
-            return Err(MimeError::Corrupt("longer than any analysis"));
-        }
-        let mut reader = Reader { bytes, at: 0 };
-        let version = reader.octet()?;
-        if version != VERSION {
-            return Err(MimeError::Version(version));
-        }
-        let exceeded = match reader.octet()? {
-            0 => None,
-            code => Some(Limit::from_code(code).ok_or(MimeError::Corrupt("unknown limit"))?),
-        };
-        let total_octets = reader.varint()?;
-        let count = reader.count(PARTS_CEILING)?;
+        let (mut reader, exceeded, total_octets, count) = read_prologue(bytes)?;
         let mut parts = Vec::with_capacity(count);
         let mut message_roots = 1usize;
         for _ in 0..count {
@@ -186,17 +173,8 @@ impl Analysis {
     /// Reads only the message's own part of a stored analysis: its header span and envelope,
     /// not the part tree after it (a SEARCH on header fields decodes no more than it needs).
     pub fn decode_head(bytes: &[u8]) -> Result<MessageHead, MimeError> {
-        if bytes.len() > ENCODED_OCTETS_MAX {
-            return Err(MimeError::Corrupt("longer than any analysis"));
-        }
-        let mut reader = Reader { bytes, at: 0 };
-        let version = reader.octet()?;
-        if version != VERSION {
-            return Err(MimeError::Version(version));
-        }
-        let _exceeded = reader.octet()?;
-        let _total_octets = reader.varint()?;
-        if reader.count(PARTS_CEILING)? == 0 {
+        let (mut reader, _, _, count) = read_prologue(bytes)?;
+        if count == 0 {
             return Err(MimeError::Corrupt("no parts"));
         }
         let root = decode_part(&mut reader, &mut 1)?;
@@ -206,6 +184,26 @@ impl Analysis {
             envelope: *envelope,
         })
     }
+}
+
+/// A stored analysis's version check, limit code, total size and part count, and a reader
+/// at its first part.
+fn read_prologue(bytes: &[u8]) -> Result<(Reader<'_>, Option<Limit>, u64, usize), MimeError> {
+    if bytes.len() > ENCODED_OCTETS_MAX {
+        return Err(MimeError::Corrupt("longer than any analysis"));
+    }
+    let mut reader = Reader { bytes, at: 0 };
+    let version = reader.octet()?;
+    if version != VERSION {
+        return Err(MimeError::Version(version));
+    }
+    let exceeded = match reader.octet()? {
+        0 => None,
+        code => Some(Limit::from_code(code).ok_or(MimeError::Corrupt("unknown limit"))?),
+    };
+    let total_octets = reader.varint()?;
+    let count = reader.count(PARTS_CEILING)?;
+    Ok((reader, exceeded, total_octets, count))
 }
 
 fn encode_part(out: &mut Vec<u8>, part: &Part) {
