@@ -350,10 +350,10 @@ fn index() -> (MessageIndex, Vec<Uid>) {
     (index, uids)
 }
 
-#[divan::bench(sample_size = LOOKUP_SAMPLE_SIZE)]
-fn index_get(bencher: Bencher) {
+/// One lookup per iteration on the 100,000-entry index, at UIDs drawn with `seed`.
+fn bench_lookup<T>(bencher: Bencher, seed: u64, lookup: impl Fn(&MessageIndex, Uid) -> T) {
     let (index, uids) = index();
-    let probes = probes(&uids, 1);
+    let probes = probes(&uids, seed);
     let mut next = 0;
     bencher
         .counter(ItemsCount::new(1u32))
@@ -361,36 +361,29 @@ fn index_get(bencher: Bencher) {
             next = (next + 1) % probes.len();
             probes[next]
         })
-        .bench_local_values(|uid| index.get(uid).map(|entry| entry.size_octets));
+        .bench_local_values(|uid| lookup(&index, uid));
+}
+
+#[divan::bench(sample_size = LOOKUP_SAMPLE_SIZE)]
+fn index_get(bencher: Bencher) {
+    bench_lookup(bencher, 1, |index, uid| {
+        index.get(uid).map(|entry| entry.size_octets)
+    });
 }
 
 #[divan::bench(sample_size = LOOKUP_SAMPLE_SIZE)]
 fn index_sequence_of(bencher: Bencher) {
-    let (index, uids) = index();
-    let probes = probes(&uids, 2);
-    let mut next = 0;
-    bencher
-        .counter(ItemsCount::new(1u32))
-        .with_inputs(|| {
-            next = (next + 1) % probes.len();
-            probes[next]
-        })
-        .bench_local_values(|uid| index.sequence_of(uid));
+    bench_lookup(bencher, 2, |index, uid| index.sequence_of(uid));
 }
 
 #[divan::bench(sample_size = LOOKUP_SAMPLE_SIZE)]
 fn index_range(bencher: Bencher) {
-    let (index, uids) = index();
-    let probes = probes(&uids, 3);
-    let mut next = 0;
-    bencher
-        .counter(ItemsCount::new(1u32))
-        .with_inputs(|| {
-            next = (next + 1) % probes.len();
-            UidRange {
-                first: probes[next],
-                last: probes[next] + INDEX_RANGE_UIDS - 1,
-            }
-        })
-        .bench_local_values(|range| index.range(range).len());
+    bench_lookup(bencher, 3, |index, first| {
+        index
+            .range(UidRange {
+                first,
+                last: first + INDEX_RANGE_UIDS - 1,
+            })
+            .len()
+    });
 }

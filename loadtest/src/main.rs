@@ -37,19 +37,6 @@ enum Pop3ModeArg {
     Stat,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ImapScenarioArg {
-    SelectFetchFlags,
-    FetchEnvelope,
-    FetchBody,
-    Append,
-    Search,
-    IdleLatency,
-    IdleConnections,
-    QresyncResync,
-    Mix,
-}
-
 #[derive(Debug, Clone)]
 struct CpuList(Vec<usize>);
 
@@ -132,7 +119,7 @@ struct Cli {
     pop3_mode: Pop3ModeArg,
     /// imap: what to measure (see the README).
     #[arg(long, value_enum, default_value = "select-fetch-flags")]
-    imap_scenario: ImapScenarioArg,
+    imap_scenario: ImapScenario,
     /// imap: the mailbox to select or append to.
     #[arg(long, default_value = "INBOX")]
     mailbox: String,
@@ -242,17 +229,7 @@ fn scenario_from(cli: Cli) -> Result<(Scenario, Option<PathBuf>, bool), String> 
             Pop3ModeArg::Stat => Pop3Mode::Stat,
         },
         imap: ImapOptions {
-            scenario: match cli.imap_scenario {
-                ImapScenarioArg::SelectFetchFlags => ImapScenario::SelectFetchFlags,
-                ImapScenarioArg::FetchEnvelope => ImapScenario::FetchEnvelope,
-                ImapScenarioArg::FetchBody => ImapScenario::FetchBody,
-                ImapScenarioArg::Append => ImapScenario::Append,
-                ImapScenarioArg::Search => ImapScenario::Search,
-                ImapScenarioArg::IdleLatency => ImapScenario::IdleLatency,
-                ImapScenarioArg::IdleConnections => ImapScenario::IdleConnections,
-                ImapScenarioArg::QresyncResync => ImapScenario::QresyncResync,
-                ImapScenarioArg::Mix => ImapScenario::Mix,
-            },
+            scenario: cli.imap_scenario,
             mailbox: cli.mailbox,
             window: cli.window,
             search: cli.search,

@@ -82,7 +82,8 @@ impl Pop3Mode {
 }
 
 /// What an IMAP run measures; see the README for each one's operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Also the command line's `--imap-scenario` values (kebab-case, as in the JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ImapScenario {
     /// Per operation SELECT, then `UID FETCH 1:* (UID FLAGS)`: what a client does on opening.
