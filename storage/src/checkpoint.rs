@@ -160,11 +160,33 @@ pub(crate) struct Layout {
     pub history: bool,
 }
 
+/// About how many octets `encode_body` writes for `state`: a little more than the entries
+/// and a few hundred octets per mailbox and account, so that a buffer this large rarely
+/// grows. Not a bound.
+pub(crate) fn body_octets_estimate(state: &State) -> usize {
+    let mut octets = 4096;
+    for account in state.accounts.values() {
+        octets += 256;
+        for mailbox in account.mailboxes.values() {
+            octets += 256 + index_codec::encoded_octets_min(&mailbox.index);
+        }
+    }
+    octets + octets / 8
+}
+
 pub(crate) fn encode_state_as(state: &State, layout: Layout, out: &mut Vec<u8>) {
     assert!(
         layout.version >= 2 || !layout.history,
         "version 1 bodies have no expunge histories"
     );
+    // One allocation for the bulk of it (the shard is held while it is encoded).
+    let entries: usize = state
+        .accounts
+        .values()
+        .flat_map(|account| account.mailboxes.values())
+        .map(|mailbox| index_codec::encoded_octets_min(&mailbox.index))
+        .sum();
+    out.reserve(entries);
     let mut writer = Writer::new(out);
     writer.u64(state.ingest_next);
     writer.u32(state.account_next.len() as u32);

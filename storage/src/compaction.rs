@@ -10,20 +10,23 @@
 //! segment's salt) are recognised as stale.
 //!
 //! Steps, each crash-safe (docs/STORAGE.md, "Compaction"):
-//! 1. check (synchronously) that the segment is sealed and durable, no message writer has
-//!    content in it, and collect the locations the index uses in it;
+//! 1. check (synchronously) that the segment is sealed and durable and no message writer has
+//!    content in it; collect the locations the index uses in it, and which messages use them,
+//!    in slices between which the shard's other work runs (a copy applied meanwhile starts
+//!    the walk over: it is the only way an entry can come to refer to a sealed segment);
 //! 2. scan it (streaming) and plan the new layout; any damage cancels;
 //! 3. write `seg-N.cmp`, rate-limited, and fdatasync it — a crash leaves a file open removes;
 //! 4. rename it over `seg-N.log` and fsync the directory — a crash before the fsync leaves
 //!    either file, both complete; after it, old checkpoints are stale and open replays the
 //!    log (correct, just slower) until
-//! 5. the index is moved to the new offsets in one synchronous step (readers in flight keep
-//!    the old file open) and a checkpoint is written.
+//! 5. the messages that use the segment are moved to the new offsets in one synchronous step
+//!    (readers in flight keep the old file open) and a checkpoint is written. Its cost is
+//!    proportional to those messages, not to the index.
 
 use crate::disk::{Disk, DiskError, FileId, FileKind, SegmentFile};
 use crate::error::StoreError;
-use crate::ids::Location;
-use crate::index::LocationKind;
+use crate::ids::{AccountKey, Location, MailboxKey, Uid};
+use crate::index::{LocationKind, MessageEntry, MessageIndex};
 use crate::limits::{COMPACTION_WRITE_OCTETS, RELOCATIONS_PER_RECORD_MAX};
 use crate::message::CHUNK_DATA_OFFSET;
 use crate::record::{self, FrameContext, RECORD_HEADER_OCTETS, Record, Relocation};
@@ -32,6 +35,7 @@ use crate::segment::{FORMAT_VERSION, SEGMENT_HEADER_OCTETS, SegmentHeader};
 use crate::store::Store;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 /// What one compaction pass did.
@@ -41,10 +45,32 @@ pub struct CompactionReport {
     pub compacted: Vec<(u64, u64, u64)>,
     /// Segments considered but left alone, and why.
     pub skipped: Vec<(u64, String)>,
-    /// The longest the pass held its shard in one synchronous step (the walk that picks
-    /// segments, a segment's collection of live locations, its swap and relocation): no
-    /// other task of the shard runs meanwhile.
+    /// The longest the pass held its shard in one synchronous step (a slice of the walks
+    /// that pick segments and collect a segment's live locations, a segment's swap and
+    /// relocation): no other task of the shard runs meanwhile.
     pub longest_hold: Duration,
+    /// Walks that started over because a copy or move was applied while they yielded.
+    pub restarted_walks: usize,
+}
+
+/// A walk of the index that started over this many times runs in one synchronous step.
+const WALK_RESTARTS_MAX: usize = 4;
+/// Between two slices of a walk compaction sleeps this long: a timer, not a yield, so the
+/// executor polls for I/O before it comes back and the shard's sessions make progress.
+const SLICE_PAUSE: Duration = Duration::from_micros(50);
+
+/// What a compaction of one segment measured as it went.
+#[derive(Default)]
+struct Progress {
+    /// The longest synchronous step.
+    hold: Cell<Duration>,
+    restarts: Cell<usize>,
+}
+
+impl Progress {
+    fn held(&self, step: Duration) {
+        self.hold.set(self.hold.get().max(step));
+    }
 }
 
 /// The plan for one segment.
@@ -52,21 +78,98 @@ struct Plan {
     /// Records kept, in order: old offset, framed octets.
     kept: Vec<(u64, usize)>,
     /// Old record offset → new record offset.
-    moved: HashMap<u64, u64>,
+    moved: Moves,
     relocations: Vec<Relocation>,
     /// Where the first kept record goes (after the relocation records).
     records_start: u64,
     end: u64,
 }
 
-/// Locations the index uses in one segment. Sets: a copy (COPY, MOVE) shares its
-/// original's chunks and commit record, so one location can be used by several messages.
+/// Where the kept records of a segment moved: pairs (old offset, new offset) ascending, and
+/// for each 4 KiB of the old segment the first pair at or after it, so a lookup (the swap
+/// makes one per location it moves) searches a handful of pairs, not all of them.
+struct Moves {
+    pairs: Vec<(u64, u64)>,
+    pages: Vec<u32>,
+}
+
+impl Moves {
+    const PAGE_SHIFT: u32 = 12;
+
+    fn new(pairs: Vec<(u64, u64)>) -> Self {
+        let last_page = pairs.last().map_or(0, |(old, _)| old >> Self::PAGE_SHIFT);
+        let mut pages = Vec::with_capacity(last_page as usize + 2);
+        let mut next = 0;
+        for page in 0..=last_page + 1 {
+            while pairs
+                .get(next)
+                .is_some_and(|(old, _)| old >> Self::PAGE_SHIFT < page)
+            {
+                next += 1;
+            }
+            pages.push(next as u32);
+        }
+        Self { pairs, pages }
+    }
+
+    fn get(&self, old: u64) -> Option<u64> {
+        let page = usize::try_from(old >> Self::PAGE_SHIFT).ok()?;
+        let (start, end) = (*self.pages.get(page)?, *self.pages.get(page + 1)?);
+        let pairs = self.pairs.get(start as usize..end as usize)?;
+        let at = pairs.binary_search_by_key(&old, |(old, _)| *old).ok()?;
+        Some(pairs[at].1)
+    }
+}
+
+/// Locations the index uses in one segment, sorted and without repeats (a copy, COPY or
+/// MOVE, shares its original's chunks and commit record, so one location can be used by
+/// several messages), and the messages that use them.
 #[derive(Default)]
 struct Live {
     /// First data octets of chunks in use.
-    content: HashSet<u64>,
+    content: Vec<u64>,
     /// Offsets of commit records in use.
-    commits: HashSet<u64>,
+    commits: Vec<u64>,
+    users: Users,
+    /// `State::copies_applied` when the walk that found them started.
+    copies_applied: u64,
+}
+
+/// Messages with a location in one segment: per mailbox, their UIDs ascending.
+#[derive(Default)]
+struct Users {
+    mailboxes: Vec<(MailboxKey, Vec<Uid>)>,
+}
+
+impl Users {
+    fn add(&mut self, mailbox: MailboxKey, uid: Uid) {
+        match self.mailboxes.last_mut() {
+            Some((last, uids)) if *last == mailbox => uids.push(uid),
+            _ => self.mailboxes.push((mailbox, vec![uid])),
+        }
+    }
+}
+
+/// Where a walk of the index stands: the next message to visit is the first with a UID at
+/// least `uid` in the first mailbox at or after `mailbox` (mailbox numbers are never reused,
+/// and the maps are ordered, so a walk resumes where it stopped whatever changed meanwhile).
+#[derive(Clone, Copy)]
+struct WalkPosition {
+    mailbox: MailboxKey,
+    uid: Uid,
+}
+
+impl WalkPosition {
+    const START: Self = Self {
+        mailbox: MailboxKey {
+            account: AccountKey {
+                partition: 0,
+                account: 0,
+            },
+            mailbox: 0,
+        },
+        uid: 0,
+    };
 }
 
 impl<D: Disk + 'static> Store<D> {
@@ -102,9 +205,7 @@ impl<D: Disk + 'static> Store<D> {
     async fn compact_all(&self) -> Result<CompactionReport, StoreError> {
         let mut report = CompactionReport::default();
         let percent_max = u64::from(self.log.config().compaction_live_percent_max);
-        let started = Instant::now();
-        let live_octets = self.live_octets_by_segment();
-        report.longest_hold = started.elapsed();
+        let live_octets = self.live_octets_by_segment(&mut report).await;
         for sequence in self.log.sequences() {
             if sequence >= self.log.tail_sequence() {
                 break;
@@ -117,12 +218,13 @@ impl<D: Disk + 'static> Store<D> {
             if live * 100 > octets * percent_max {
                 continue;
             }
-            let hold = Cell::new(Duration::ZERO);
-            match self.compact_segment_holding(sequence, &hold).await? {
+            let progress = Progress::default();
+            match self.compact_segment_reporting(sequence, &progress).await? {
                 Ok(after) => report.compacted.push((sequence, octets, after)),
                 Err(reason) => report.skipped.push((sequence, reason)),
             }
-            report.longest_hold = report.longest_hold.max(hold.get());
+            report.longest_hold = report.longest_hold.max(progress.hold.get());
+            report.restarted_walks += progress.restarts.get();
         }
         if !report.compacted.is_empty() {
             // Old checkpoints are stale now; keep restart bounded.
@@ -131,43 +233,137 @@ impl<D: Disk + 'static> Store<D> {
         Ok(report)
     }
 
-    /// Content octets the index uses, per segment (one pass over the index). Content shared
-    /// by copies counts once (only messages marked shared are looked up in a set).
-    fn live_octets_by_segment(&self) -> BTreeMap<u64, u64> {
+    /// Content octets the index uses, per segment, walked in slices. Content shared by
+    /// copies counts once (only messages marked shared are looked up in a set). An estimate
+    /// when the index changes during the walk; each segment's plan is exact.
+    async fn live_octets_by_segment(&self, report: &mut CompactionReport) -> BTreeMap<u64, u64> {
         let mut live: BTreeMap<u64, u64> = BTreeMap::new();
         let mut shared_seen: HashSet<Location> = HashSet::new();
-        let state = self.state.borrow();
-        for account in state.accounts.values() {
-            for mailbox in account.mailboxes.values() {
-                mailbox.index.for_each_location(|location, kind, shared| {
+        let mut position = WalkPosition::START;
+        loop {
+            let started = Instant::now();
+            let step = self.walk_slice(&mut position, |_, index, entry| {
+                let shared = entry.shared();
+                index.locations_of(entry, |location, kind| {
                     if let LocationKind::Content(octets) = kind
                         && (!shared || shared_seen.insert(location))
                     {
                         *live.entry(location.sequence).or_insert(0) += u64::from(octets);
                     }
                 });
+            });
+            report.longest_hold = report.longest_hold.max(started.elapsed());
+            if step.is_break() {
+                return live;
             }
+            glommio::timer::sleep(SLICE_PAUSE).await;
         }
-        live
     }
 
-    fn live_in(&self, sequence: u64) -> Live {
-        let mut live = Live::default();
+    /// Visits the messages of the index from `position` on, at most
+    /// `compaction_slice_entries` of them (an empty mailbox counts as one), and moves
+    /// `position` past them. `Break` once the walk is done.
+    fn walk_slice(
+        &self,
+        position: &mut WalkPosition,
+        mut visit: impl FnMut(MailboxKey, &MessageIndex, &MessageEntry),
+    ) -> ControlFlow<()> {
+        let mut budget = self.log.config().compaction_slice_entries.max(1);
         let state = self.state.borrow();
-        for account in state.accounts.values() {
-            for mailbox in account.mailboxes.values() {
-                mailbox.index.for_each_location(|location, kind, _| {
-                    if location.sequence != sequence {
-                        return;
+        let from = *position;
+        for (account_key, account) in state.accounts.range(from.mailbox.account..) {
+            let first_mailbox = match *account_key == from.mailbox.account {
+                true => from.mailbox.mailbox,
+                false => 0,
+            };
+            for (number, mailbox) in account.mailboxes.range(first_mailbox..) {
+                let key = MailboxKey {
+                    account: *account_key,
+                    mailbox: *number,
+                };
+                let first_uid = if key == from.mailbox { from.uid } else { 0 };
+                let entries = mailbox.index.entries();
+                let entries = &entries[entries.partition_point(|entry| entry.uid < first_uid)..];
+                if entries.len() >= budget {
+                    for entry in &entries[..budget] {
+                        visit(key, &mailbox.index, entry);
                     }
-                    match kind {
-                        LocationKind::Commit => live.commits.insert(location.offset),
-                        LocationKind::Content(_) => live.content.insert(location.offset),
+                    *position = match entries.get(budget) {
+                        Some(next) => WalkPosition {
+                            mailbox: key,
+                            uid: next.uid,
+                        },
+                        None => WalkPosition {
+                            mailbox: MailboxKey {
+                                account: key.account,
+                                mailbox: key.mailbox.saturating_add(1),
+                            },
+                            uid: 0,
+                        },
                     };
-                });
+                    return ControlFlow::Continue(());
+                }
+                for entry in entries {
+                    visit(key, &mailbox.index, entry);
+                }
+                budget -= entries.len().max(1);
             }
         }
-        live
+        ControlFlow::Break(())
+    }
+
+    /// The locations the index uses in segment `sequence`, and the messages that use them,
+    /// walked in slices. A copy or move applied while the walk yields could make an entry
+    /// of a mailbox already walked refer to a chunk whose original is then expunged before
+    /// its own mailbox is reached, so the walk starts over; after `WALK_RESTARTS_MAX`
+    /// restarts it runs in one synchronous step.
+    async fn live_in(&self, sequence: u64, progress: &Progress) -> Live {
+        let mut restarts = 0;
+        'walk: loop {
+            let mut live = Live {
+                copies_applied: self.state.borrow().copies_applied,
+                ..Live::default()
+            };
+            let mut position = WalkPosition::START;
+            loop {
+                let started = Instant::now();
+                let step = loop {
+                    let step = self.walk_slice(&mut position, |key, index, entry| {
+                        let mut uses = false;
+                        index.locations_of(entry, |location, kind| {
+                            if location.sequence == sequence {
+                                uses = true;
+                                match kind {
+                                    LocationKind::Commit => live.commits.push(location.offset),
+                                    LocationKind::Content(_) => live.content.push(location.offset),
+                                }
+                            }
+                        });
+                        if uses {
+                            live.users.add(key, entry.uid);
+                        }
+                    });
+                    if step.is_break() || restarts < WALK_RESTARTS_MAX {
+                        break step;
+                    }
+                };
+                progress.held(started.elapsed());
+                if step.is_break() {
+                    break;
+                }
+                glommio::timer::sleep(SLICE_PAUSE).await;
+                if self.state.borrow().copies_applied != live.copies_applied {
+                    restarts += 1;
+                    progress.restarts.set(progress.restarts.get() + 1);
+                    continue 'walk;
+                }
+            }
+            for locations in [&mut live.content, &mut live.commits] {
+                locations.sort_unstable();
+                locations.dedup();
+            }
+            return live;
+        }
     }
 
     /// Why segment `sequence` cannot be compacted now, if it cannot.
@@ -192,22 +388,24 @@ impl<D: Disk + 'static> Store<D> {
     /// Rewrites one sealed segment. `Ok(Err(reason))`: left alone; `Ok(Ok(octets))`: the new
     /// file's size.
     pub async fn compact_segment(&self, sequence: u64) -> Result<Result<u64, String>, StoreError> {
-        self.compact_segment_holding(sequence, &Cell::new(Duration::ZERO))
+        self.compact_segment_reporting(sequence, &Progress::default())
             .await
     }
 
-    /// `compact_segment`, keeping in `hold` the longest of its synchronous steps.
-    async fn compact_segment_holding(
+    /// `compact_segment`, keeping in `progress` the longest of its synchronous steps and how
+    /// often its walks started over.
+    async fn compact_segment_reporting(
         &self,
         sequence: u64,
-        hold: &Cell<Duration>,
+        progress: &Progress,
     ) -> Result<Result<u64, String>, StoreError> {
         let started = Instant::now();
-        if let Some(reason) = self.refusal(sequence) {
+        let refusal = self.refusal(sequence);
+        progress.held(started.elapsed());
+        if let Some(reason) = refusal {
             return Ok(Err(reason));
         }
-        let live = self.live_in(sequence);
-        hold.set(hold.get().max(started.elapsed()));
+        let mut live = self.live_in(sequence, progress).await;
         let Some((file, salt)) = self.log.segment(sequence) else {
             return Ok(Err("no such segment".into()));
         };
@@ -244,30 +442,43 @@ impl<D: Disk + 'static> Store<D> {
             .map_err(fail)?;
         disk.sync_directory().await.map_err(fail)?;
         let replaced = disk.open(sequence).await.map_err(fail)?;
+        // A copy applied since the walk may have added users of the segment (of locations
+        // the plan keeps: its original was alive when the walk saw it). No await lies
+        // between the check that none was and the swap.
+        while self.state.borrow().copies_applied != live.copies_applied {
+            live = self.live_in(sequence, progress).await;
+        }
         // One synchronous step: the log and the index switch to the new file together.
         let started = Instant::now();
         self.log.replace_segment(sequence, replaced, new_salt);
         self.commit_cache.borrow_mut().forget_segment(sequence);
+        let record_moved = |old: u64| plan.moved.get(old);
         let moved = |offset: u64, kind: LocationKind| match kind {
-            LocationKind::Commit => plan.moved.get(&offset).copied(),
+            LocationKind::Commit => record_moved(offset),
             LocationKind::Content(_) => offset
                 .checked_sub(CHUNK_DATA_OFFSET)
-                .and_then(|record| plan.moved.get(&record))
+                .and_then(record_moved)
                 .map(|new| new + CHUNK_DATA_OFFSET),
         };
         let mut lost = 0;
-        for account in self.state.borrow_mut().accounts.values_mut() {
-            for mailbox in account.mailboxes.values_mut() {
-                lost += mailbox.index.relocate(sequence, moved);
+        let mut state = self.state.borrow_mut();
+        for (key, uids) in &live.users.mailboxes {
+            if let Some(mailbox) = state
+                .accounts
+                .get_mut(&key.account)
+                .and_then(|account| account.mailboxes.get_mut(&key.mailbox))
+            {
+                lost += mailbox.index.relocate(sequence, uids, moved);
             }
         }
+        drop(state);
         // Every location in use was planned for, and no new one can appear in a sealed,
         // unpinned segment.
         assert_eq!(
             lost, 0,
             "compaction lost index locations in segment {sequence}"
         );
-        hold.set(hold.get().max(started.elapsed()));
+        progress.held(started.elapsed());
         Ok(Ok(plan.end))
     }
 
@@ -311,13 +522,17 @@ impl<D: Disk + 'static> Store<D> {
                     original_of.extend(relocations.iter().map(|r| (r.current, r.original)));
                 }
                 Record::ContentChunk { .. } => {
-                    if live.content.contains(&(offset + CHUNK_DATA_OFFSET)) {
+                    if live
+                        .content
+                        .binary_search(&(offset + CHUNK_DATA_OFFSET))
+                        .is_ok()
+                    {
                         kept.push((offset, framed));
                         kept_chunks.push(offset);
                     }
                 }
                 Record::MessageCommit(_) => {
-                    commits_kept += usize::from(live.commits.contains(&offset));
+                    commits_kept += usize::from(live.commits.binary_search(&offset).is_ok());
                     kept.push((offset, framed));
                 }
                 _ => kept.push((offset, framed)),
@@ -341,19 +556,23 @@ impl<D: Disk + 'static> Store<D> {
             position += (RECORD_HEADER_OCTETS + 4 + 16 * count) as u64;
         }
         let records_start = position;
-        let mut moved = HashMap::with_capacity(kept.len());
+        let mut moved = Vec::with_capacity(kept.len());
         for (old, framed) in &kept {
-            moved.insert(*old, position);
+            moved.push((*old, position));
             position += *framed as u64;
         }
+        let moved = Moves::new(moved);
+        // Both in ascending old offset: one merge.
+        let mut new_offsets = moved.pairs.iter();
         let relocations = kept_chunks
             .iter()
-            .map(|old| {
+            .filter_map(|old| {
+                let (_, new) = new_offsets.find(|(kept, _)| kept == old)?;
                 let data = old + CHUNK_DATA_OFFSET;
-                Relocation {
+                Some(Relocation {
                     original: original_of.get(&data).copied().unwrap_or(data),
-                    current: moved[old] + CHUNK_DATA_OFFSET,
-                }
+                    current: new + CHUNK_DATA_OFFSET,
+                })
             })
             .collect();
         Ok(Ok(Plan {

@@ -290,6 +290,7 @@ impl State {
             }
             changed[1] = Some(copy.source);
         }
+        self.copies_applied += 1;
         Ok(Applied {
             changed,
             outcome: observe.then_some(Outcome::Copy(pairs)),

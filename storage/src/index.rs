@@ -148,65 +148,68 @@ impl MessageIndex {
     pub fn for_each_location(&self, mut visit: impl FnMut(Location, LocationKind, bool)) {
         for entry in &self.entries {
             let shared = entry.shared();
-            let commit = Location {
-                sequence: u64::from(entry.commit_sequence),
-                offset: u64::from(entry.commit_offset),
-            };
-            visit(commit, LocationKind::Commit, shared);
-            for extent in self.extents(entry) {
-                if extent.octets > 0 {
-                    let at = extent.unpack();
-                    visit(
-                        Location {
-                            sequence: at.sequence,
-                            offset: at.offset,
-                        },
-                        LocationKind::Content(extent.octets),
-                        shared,
-                    );
-                }
+            self.locations_of(entry, |location, kind| visit(location, kind, shared));
+        }
+    }
+
+    /// Calls `visit` with the commit location of `entry` and the first data octet of each of
+    /// its non-empty extents, without allocating.
+    pub fn locations_of(
+        &self,
+        entry: &MessageEntry,
+        mut visit: impl FnMut(Location, LocationKind),
+    ) {
+        let commit = Location {
+            sequence: u64::from(entry.commit_sequence),
+            offset: u64::from(entry.commit_offset),
+        };
+        visit(commit, LocationKind::Commit);
+        let more: &[PackedExtent] = match entry.state & STATE_MORE_EXTENTS != 0 {
+            true => self.more_extents.get(&entry.uid).map_or(&[], |more| more),
+            false => &[],
+        };
+        for extent in std::iter::once(&entry.first_extent).chain(more) {
+            if extent.octets > 0 {
+                let location = Location {
+                    sequence: u64::from(extent.sequence),
+                    offset: u64::from(extent.offset),
+                };
+                visit(location, LocationKind::Content(extent.octets));
             }
         }
     }
 
-    /// Moves every location in segment `sequence` through `moved` (old offset → new offset;
-    /// offsets are of the commit record, or of the first content octet). A location `moved`
-    /// does not know makes its message unreadable. Returns how many were not known.
+    /// Moves every location in segment `sequence` of the messages `uids` (ascending; UIDs
+    /// no longer present are passed over) through `moved` (old offset → new offset; offsets
+    /// are of the commit record, or of the first content octet). A location `moved` does not
+    /// know makes its message unreadable. Returns how many messages had such a location.
     pub(crate) fn relocate(
         &mut self,
         sequence: u64,
+        uids: &[Uid],
         moved: impl Fn(u64, LocationKind) -> Option<u64>,
     ) -> usize {
         let Ok(packed_sequence) = u32::try_from(sequence) else {
             return 0;
         };
         let mut lost = 0;
-        let more_extents = &mut self.more_extents;
-        for entry in &mut self.entries {
-            let mut lost_here = false;
-            let mut shift = |offset: &mut u32, kind| match moved(u64::from(*offset), kind)
-                .and_then(|new| u32::try_from(new).ok())
-            {
-                Some(new) => *offset = new,
-                None => lost_here = true,
-            };
-            if entry.commit_sequence == packed_sequence {
-                shift(&mut entry.commit_offset, LocationKind::Commit);
-            }
-            let first = &mut entry.first_extent;
-            if first.sequence == packed_sequence && first.octets > 0 {
-                shift(&mut first.offset, LocationKind::Content(first.octets));
-            }
-            if entry.state & STATE_MORE_EXTENTS != 0
-                && let Some(more) = more_extents.get_mut(&entry.uid)
-            {
-                for extent in more.iter_mut() {
-                    if extent.sequence == packed_sequence {
-                        shift(&mut extent.offset, LocationKind::Content(extent.octets));
-                    }
+        let mut from = 0;
+        for uid in uids {
+            // Users of a segment are mostly neighbours: look at the next entry first.
+            if self.entries.get(from).is_some_and(|entry| entry.uid < *uid) {
+                from += 1;
+                if self.entries.get(from).is_some_and(|entry| entry.uid < *uid) {
+                    from += self.entries[from..].partition_point(|entry| entry.uid < *uid);
                 }
             }
-            if lost_here {
+            let Some(entry) = self.entries.get_mut(from).filter(|entry| entry.uid == *uid) else {
+                continue;
+            };
+            let more = match entry.state & STATE_MORE_EXTENTS != 0 {
+                true => self.more_extents.get_mut(uid),
+                false => None,
+            };
+            if !relocate_entry(entry, more, packed_sequence, &moved) {
                 entry.mark_unreadable();
                 lost += 1;
             }
@@ -314,6 +317,36 @@ impl MessageIndex {
         });
         removed
     }
+}
+
+/// Moves the locations of one message in segment `sequence` through `moved`; false if one
+/// of them is not known to it (that location is left as it was).
+fn relocate_entry(
+    entry: &mut MessageEntry,
+    more: Option<&mut Box<[PackedExtent]>>,
+    sequence: u32,
+    moved: &impl Fn(u64, LocationKind) -> Option<u64>,
+) -> bool {
+    let mut known = true;
+    let mut shift = |offset: &mut u32, kind| match moved(u64::from(*offset), kind)
+        .and_then(|new| u32::try_from(new).ok())
+    {
+        Some(new) => *offset = new,
+        None => known = false,
+    };
+    if entry.commit_sequence == sequence {
+        shift(&mut entry.commit_offset, LocationKind::Commit);
+    }
+    let first = &mut entry.first_extent;
+    if first.sequence == sequence && first.octets > 0 {
+        shift(&mut first.offset, LocationKind::Content(first.octets));
+    }
+    for extent in more.into_iter().flat_map(|more| more.iter_mut()) {
+        if extent.sequence == sequence && extent.octets > 0 {
+            shift(&mut extent.offset, LocationKind::Content(extent.octets));
+        }
+    }
+    known
 }
 
 /// Keywords interned per mailbox: names get u16 ids, distinct sets of them get u32 ids
@@ -458,23 +491,29 @@ pub(crate) mod checkpoint {
     pub(crate) fn encode_index(index: &MessageIndex, version: u16, writer: &mut Writer<'_>) {
         writer.u32(index.entries.len() as u32);
         for entry in &index.entries {
-            writer.u32(entry.uid);
-            writer.u8(entry.flags.0);
-            writer.u8(if version >= 2 {
-                entry.state
-            } else {
-                entry.state & !STATE_SHARED
-            });
-            writer.u32(entry.keyword_set);
-            writer.u32(entry.size_octets);
-            writer.u64(entry.modseq);
-            writer.i64(entry.internal_date_secs);
+            // The fixed fields go in one piece: a checkpoint encodes every entry of the shard
+            // while it holds the shard.
+            let mut fixed = Fixed::<ENTRY_OCTETS_MIN>::default();
+            fixed.put(entry.uid.to_le_bytes());
+            fixed.put([entry.flags.0]);
+            fixed.put([match version >= 2 {
+                true => entry.state,
+                false => entry.state & !STATE_SHARED,
+            }]);
+            fixed.put(entry.keyword_set.to_le_bytes());
+            fixed.put(entry.size_octets.to_le_bytes());
+            fixed.put(entry.modseq.to_le_bytes());
+            fixed.put(entry.internal_date_secs.to_le_bytes());
             if version >= 2 {
-                writer.i64(entry.save_date_secs);
+                fixed.put(entry.save_date_secs.to_le_bytes());
             }
-            writer.u32(entry.commit_sequence);
-            writer.u32(entry.commit_offset);
-            extent(writer, &entry.first_extent);
+            fixed.put(entry.commit_sequence.to_le_bytes());
+            fixed.put(entry.commit_offset.to_le_bytes());
+            let first = &entry.first_extent;
+            fixed.put(first.sequence.to_le_bytes());
+            fixed.put(first.offset.to_le_bytes());
+            fixed.put(first.octets.to_le_bytes());
+            writer.raw(fixed.filled());
             if entry.state & STATE_MORE_EXTENTS != 0 {
                 let more = index
                     .more_extents
@@ -483,6 +522,37 @@ pub(crate) mod checkpoint {
                 writer.u32(more.len() as u32);
                 more.iter().for_each(|packed| extent(writer, packed));
             }
+        }
+    }
+
+    /// Octets of an encoded index, less the extents beyond each message's first (a lower
+    /// bound, to reserve the buffer once).
+    pub(crate) fn encoded_octets_min(index: &MessageIndex) -> usize {
+        4 + index.entries.len() * ENTRY_OCTETS_MIN
+    }
+
+    /// A stack buffer filled front to back.
+    struct Fixed<const N: usize> {
+        bytes: [u8; N],
+        filled: usize,
+    }
+
+    impl<const N: usize> Default for Fixed<N> {
+        fn default() -> Self {
+            Self {
+                bytes: [0; N],
+                filled: 0,
+            }
+        }
+    }
+
+    impl<const N: usize> Fixed<N> {
+        fn put<const M: usize>(&mut self, field: [u8; M]) {
+            self.bytes[self.filled..self.filled + M].copy_from_slice(&field);
+            self.filled += M;
+        }
+        fn filled(&self) -> &[u8] {
+            &self.bytes[..self.filled]
         }
     }
 

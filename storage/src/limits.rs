@@ -39,6 +39,9 @@ pub const SCAN_WINDOW_OCTETS_DEFAULT: usize = 1024 * 1024;
 pub const SCAN_WINDOW_OCTETS_MIN: usize = 64;
 /// A checkpoint is written after this much log since the last one (and on close).
 pub const CHECKPOINT_INTERVAL_OCTETS_DEFAULT: u64 = 256 * 1024 * 1024;
+/// A checkpoint touches the pages of its buffer this many octets at a time before it encodes
+/// (`Store::write_checkpoint`).
+pub const CHECKPOINT_PREFAULT_OCTETS: usize = 4 * 1024 * 1024;
 /// Published checkpoints kept; older ones are removed once a newer one is durable.
 pub const CHECKPOINTS_KEPT: usize = 2;
 /// Largest checkpoint body open will read (about a billion index entries).
@@ -51,6 +54,10 @@ pub const COMPACTION_LIVE_PERCENT_DEFAULT: u8 = 50;
 pub const COMPACTION_INTERVAL_OCTETS_DEFAULT: u64 = 1024 * 1024 * 1024;
 /// Compaction's default write rate, so it never starves the appends it runs beside.
 pub const COMPACTION_OCTETS_PER_SEC_DEFAULT: u64 = 64 * 1024 * 1024;
+/// Index entries compaction visits in one synchronous step of its walks (picking segments,
+/// collecting a segment's live locations) before it lets the shard's other work run: about
+/// a millisecond of work.
+pub const COMPACTION_SLICE_ENTRIES_DEFAULT: usize = 32 * 1024;
 /// Compaction writes its output in pieces of this size (and sleeps between them to keep to
 /// its rate).
 pub const COMPACTION_WRITE_OCTETS: usize = 1024 * 1024;

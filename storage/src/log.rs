@@ -12,8 +12,9 @@ use crate::ids::Location;
 use crate::limits::{
     BATCH_OCTETS_DEFAULT, CHECKPOINT_INTERVAL_OCTETS_DEFAULT, COMMIT_CACHE_OCTETS_DEFAULT,
     COMPACTION_INTERVAL_OCTETS_DEFAULT, COMPACTION_LIVE_PERCENT_DEFAULT,
-    COMPACTION_OCTETS_PER_SEC_DEFAULT, SCAN_WINDOW_OCTETS_DEFAULT, SCAN_WINDOW_OCTETS_MIN,
-    SEGMENT_OCTETS_DEFAULT, SEGMENT_OCTETS_LIMIT, SEGMENT_OCTETS_MIN,
+    COMPACTION_OCTETS_PER_SEC_DEFAULT, COMPACTION_SLICE_ENTRIES_DEFAULT,
+    SCAN_WINDOW_OCTETS_DEFAULT, SCAN_WINDOW_OCTETS_MIN, SEGMENT_OCTETS_DEFAULT,
+    SEGMENT_OCTETS_LIMIT, SEGMENT_OCTETS_MIN,
 };
 use crate::notify::Event;
 use crate::record::{self, FrameContext, Record};
@@ -52,6 +53,9 @@ pub struct LogConfig {
     /// A compaction pass starts in the background after this much log since the last one;
     /// 0 runs it only on request (`Store::compact`).
     pub compaction_interval_octets: u64,
+    /// Index entries compaction walks in one synchronous step before it yields (at least 1;
+    /// tests use small values to interleave other work with its walks).
+    pub compaction_slice_entries: usize,
     /// Memory for verified commit records read back (`Store::read_commit`); 0 = no cache.
     pub commit_cache_octets: usize,
 }
@@ -69,6 +73,7 @@ impl LogConfig {
             compaction_live_percent_max: COMPACTION_LIVE_PERCENT_DEFAULT,
             compaction_octets_per_sec: COMPACTION_OCTETS_PER_SEC_DEFAULT,
             compaction_interval_octets: COMPACTION_INTERVAL_OCTETS_DEFAULT,
+            compaction_slice_entries: COMPACTION_SLICE_ENTRIES_DEFAULT,
             commit_cache_octets: COMMIT_CACHE_OCTETS_DEFAULT,
         }
     }
@@ -88,6 +93,9 @@ impl LogConfig {
         }
         if self.compaction_live_percent_max > 100 {
             return Err("compaction_live_percent_max above 100".into());
+        }
+        if self.compaction_slice_entries == 0 {
+            return Err("compaction_slice_entries must be positive".into());
         }
         if self.batch_octets_max == 0 {
             return Err("batch_octets_max must be positive".into());

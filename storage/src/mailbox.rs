@@ -180,6 +180,10 @@ pub struct State {
     /// The reservation made by the write being prepared, taken by `Store::write_with` into
     /// the record's effect (live writes only; replay reserves nothing).
     pub(crate) staged_reservation: Option<UsageReservation>,
+    /// Copy and move records applied so far (live or replayed): compaction's walks of the
+    /// index, which yield between slices, start over when it moves on meanwhile (a copy is
+    /// the only way an entry can come to refer to a sealed segment).
+    pub(crate) copies_applied: u64,
 }
 
 impl State {

@@ -13,8 +13,8 @@ use crate::error::StoreError;
 use crate::history::compact_ranges;
 use crate::ids::{AccountKey, Location, MailboxKey, Modseq, Uid, UidRange};
 use crate::limits::{
-    CHECKPOINTS_KEPT, KEYWORD_OCTETS_MAX, KEYWORDS_PER_MESSAGE_MAX, NAME_OCTETS_MAX,
-    RECORD_OCTETS_MIN, UID_RANGES_PER_RECORD_MAX,
+    CHECKPOINT_PREFAULT_OCTETS, CHECKPOINTS_KEPT, KEYWORD_OCTETS_MAX, KEYWORDS_PER_MESSAGE_MAX,
+    NAME_OCTETS_MAX, RECORD_OCTETS_MIN, UID_RANGES_PER_RECORD_MAX,
 };
 use crate::log::{Durable, Log, LogConfig, Ticket};
 use crate::mailbox::next_modseq;
@@ -60,6 +60,8 @@ struct Checkpoints {
     compaction_started_at_octets: u64,
     /// The last background checkpoint's failure, if it failed.
     failure: Option<DiskError>,
+    /// How long the last checkpoint held the shard (its synchronous encode of the state).
+    last_hold: std::time::Duration,
 }
 
 pub struct Store<D: Disk> {
@@ -173,6 +175,7 @@ impl<D: Disk + 'static> Store<D> {
                 started_at_octets: 0,
                 compaction_started_at_octets: 0,
                 failure: None,
+                last_hold: std::time::Duration::ZERO,
             }),
             checkpoint_done: Event::new(),
             pins: Rc::default(),
@@ -209,7 +212,19 @@ impl<D: Disk + 'static> Store<D> {
     }
 
     async fn write_checkpoint(&self) -> Result<Location, DiskError> {
+        // A large body's pages are touched first, in slices between which the shard's other
+        // work runs: on a fresh allocation of tens of megabytes the page faults cost more
+        // than the encode itself (10x at a million messages), and the encode below holds
+        // the shard. A small one (under two slices) is not worth the pauses.
+        let mut body = Vec::with_capacity(checkpoint::body_octets_estimate(&self.state.borrow()));
+        while body.capacity() >= 2 * CHECKPOINT_PREFAULT_OCTETS && body.len() < body.capacity() {
+            let piece = (body.capacity() - body.len()).min(CHECKPOINT_PREFAULT_OCTETS);
+            body.resize(body.len() + piece, 0);
+            glommio::timer::sleep(std::time::Duration::from_micros(50)).await;
+        }
+        body.clear();
         // Synchronous from here to the encoded body: the state and the position match.
+        let started = std::time::Instant::now();
         self.apply_durable();
         let durable_end = self.log.durable_end();
         let position = self
@@ -217,11 +232,12 @@ impl<D: Disk + 'static> Store<D> {
             .borrow()
             .front()
             .map_or(durable_end, |effect| effect.location.min(durable_end));
-        let mut body = Vec::new();
         let salts = self.log.salts_through(position.sequence);
         checkpoint::encode_body(&self.state.borrow(), &salts, &mut body);
+        let body_crc = crc32fast::hash(&body);
         let sequence = {
             let mut checkpoints = self.checkpoints.borrow_mut();
+            checkpoints.last_hold = started.elapsed();
             checkpoints.sequence_next += 1;
             checkpoints.sequence_next - 1
         };
@@ -231,7 +247,7 @@ impl<D: Disk + 'static> Store<D> {
             sequence,
             position,
             body_octets: body.len() as u64,
-            body_crc: crc32fast::hash(&body),
+            body_crc,
             created_secs: crate::log::now_secs(),
         };
         let disk = &self.log.inner.disk;
@@ -294,6 +310,12 @@ impl<D: Disk + 'static> Store<D> {
     /// Why the last background checkpoint or compaction failed, if one did (logs, metrics).
     pub fn checkpoint_failure(&self) -> Option<DiskError> {
         self.checkpoints.borrow().failure.clone()
+    }
+
+    /// How long the last checkpoint held the shard: the synchronous encode of the whole
+    /// state (benchmarks; docs/STORAGE.md, "What remains").
+    pub fn last_checkpoint_hold(&self) -> std::time::Duration {
+        self.checkpoints.borrow().last_hold
     }
 
     /// Clean shutdown: refuses new writes (`LogError::Closed`), waits for the writes in

@@ -178,6 +178,103 @@ fn compaction_moves_shared_content_once_and_keeps_it_for_the_copy() {
     });
 }
 
+/// UID and internal date of every message of `mailbox`, ascending.
+fn uids_and_dates(store: &Store<SimDisk>, mailbox: MailboxKey) -> Vec<(Uid, i64)> {
+    let state = store.state();
+    let entries = state.mailbox(mailbox).map(|m| m.index.entries());
+    let entries = entries.unwrap_or_default().iter();
+    entries.map(|e| (e.uid, e.internal_date_secs)).collect()
+}
+
+/// Compaction walks the index in slices and lets other work run between them. A MOVE applied
+/// meanwhile can carry a message from a mailbox the walk has not reached into one it has
+/// passed, expunging the original: the walk must start over, or the plan drops content the
+/// moved message still uses (and the swap finds a location it cannot move).
+#[test]
+fn moves_during_a_sliced_compaction_walk_keep_every_message_whole() {
+    run(async move {
+        let mut config = config();
+        config.compaction_slice_entries = 1;
+        let (store, _) = Store::open(SimDisk::new(Faults::default()), config)
+            .await
+            .expect("open");
+        // INBOX is walked before Archive (lower mailbox number).
+        let (inbox, archive) = setup(&store, (0, 0)).await;
+        let mut ids = Vec::new();
+        for id in 0..6 {
+            append(&store, inbox, &content(id, 4096), meta(id)).await;
+            ids.push(id);
+        }
+        let doomed = append(&store, inbox, &content(99, 300 * 1024), meta(99)).await;
+        for id in 100..140 {
+            append(&store, archive, &content(id, 4096), meta(id)).await;
+        }
+        // Does not fit segment 1: seals it.
+        append(&store, inbox, &content(200, 200 * 1024), meta(200)).await;
+        let (_, _) = store
+            .expunge(inbox, &[UidRange::one(doomed)])
+            .await
+            .expect("expunge");
+        let compacting = Rc::new(std::cell::Cell::new(true));
+        let mover = glommio::spawn_local({
+            let (store, compacting) = (store.clone(), compacting.clone());
+            async move {
+                // Until compaction is done: the last message of Archive (walked last) goes
+                // to INBOX; once Archive is empty they go back, the oldest first.
+                let (mut from, mut to) = (archive, inbox);
+                let mut moves = 0;
+                while compacting.get() {
+                    let uids = uids_and_dates(&store, from);
+                    let archived = |(_, date): &&(Uid, i64)| (1100..1140).contains(date);
+                    let next = match from == archive {
+                        true => uids.iter().rev().find(archived),
+                        false => uids.iter().find(archived),
+                    };
+                    let Some((uid, _)) = next else {
+                        (from, to) = (to, from);
+                        continue;
+                    };
+                    let (_, _, _durable) = store
+                        .move_messages(from, &[UidRange::one(*uid)], to, 5)
+                        .await
+                        .expect("move");
+                    moves += 1;
+                    // A timer, so the executor polls its timers and I/O (compaction's
+                    // pauses between slices are timers too).
+                    glommio::timer::sleep(std::time::Duration::from_micros(200)).await;
+                }
+                moves
+            }
+        });
+        let report = store.compact().await.expect("compact");
+        compacting.set(false);
+        let moves = mover.await;
+        assert_eq!(
+            report.compacted.iter().map(|c| c.0).collect::<Vec<_>>(),
+            vec![1],
+            "{report:?}"
+        );
+        let mut seen = Vec::new();
+        for mailbox in [inbox, archive] {
+            for (uid, date) in uids_and_dates(&store, mailbox) {
+                let id = (date - 1000) as u64;
+                let octets = if id == 200 { 200 * 1024 } else { 4096 };
+                assert_eq!(read_all(&store, mailbox, uid).await, content(id, octets));
+                seen.push(id);
+            }
+        }
+        seen.sort_unstable();
+        let expected: Vec<u64> = (0..6).chain(100..140).chain([200]).collect();
+        assert_eq!(seen, expected);
+        assert!(
+            report.restarted_walks > 0,
+            "no move landed mid-walk: {report:?}"
+        );
+        assert!(moves > 0);
+        store.close().await.expect("close");
+    });
+}
+
 fn meta(id: u64) -> MessageMeta {
     MessageMeta {
         internal_date_secs: 1000 + id as i64,

@@ -4,10 +4,12 @@
 //! of the whole index (picking the segments, collecting a segment's live locations, moving the
 //! index to the rewritten file), during which no other task of the shard runs. For each size in
 //! `--messages` this fills a shard on a real directory with small messages (1,000 per account,
-//! 5 mailboxes per account; 16 MiB segments so there are many), expunges two messages of three
-//! (so every sealed segment qualifies) and runs one pass: segments rewritten, the pass's wall
-//! time and `CompactionReport::longest_hold`. Filling runs with fdatasync off (it is not what
-//! is measured). Prints Markdown.
+//! 5 mailboxes per account; 16 MiB segments so there are many), expunges two of three messages
+//! of the oldest fifth of each mailbox (so the oldest segments qualify and the index keeps most
+//! messages) and runs one pass: segments rewritten, the pass's wall time,
+//! `CompactionReport::longest_hold`, and the hold of the checkpoint the pass ends with (one
+//! synchronous encode of the whole state). Filling runs with fdatasync off (it is not what is
+//! measured). Prints Markdown.
 //!
 //! `cargo run --release -p postern-bench --bin storage_compaction -- [--messages N,N,...]`
 //! Environment: `POSTERN_BENCH_DIR` (default /tmp; must be a real disk, not tmpfs).
@@ -36,8 +38,16 @@ fn meta(ordinal: u64) -> MessageMeta {
     }
 }
 
-/// One row: messages, segments rewritten, pass seconds, longest hold in ms.
-async fn measure(messages: u64) -> (usize, f64, f64) {
+/// One row of the table.
+struct Row {
+    index_entries: usize,
+    segments: usize,
+    seconds: f64,
+    hold_ms: f64,
+    checkpoint_hold_ms: f64,
+}
+
+async fn measure(messages: u64) -> Row {
     let root = std::env::var("POSTERN_BENCH_DIR").unwrap_or_else(|_| "/tmp".into());
     let directory = tempfile::Builder::new()
         .prefix("postern-compaction-")
@@ -62,24 +72,35 @@ async fn measure(messages: u64) -> (usize, f64, f64) {
         meta,
     )
     .await;
-    // Two of three: every UID not divisible by 3, in every mailbox.
+    // Two of three of the oldest fifth: every such UID not divisible by 3, in every mailbox.
     let per_mailbox = (messages / mailboxes.len() as u64 + 1) as u32;
-    let doomed: Vec<UidRange> = (1..=per_mailbox)
+    let doomed: Vec<UidRange> = (1..=per_mailbox.div_ceil(5))
         .filter(|uid| uid % 3 != 0)
         .map(UidRange::one)
         .collect();
     for mailbox in mailboxes.iter() {
         let (_, _durable) = store.expunge(*mailbox, &doomed).await.expect("expunge");
     }
+    let index_entries = {
+        let state = store.state();
+        let accounts = state.accounts.values();
+        accounts
+            .flat_map(|account| account.mailboxes.values())
+            .map(|mailbox| mailbox.index.len())
+            .sum()
+    };
     let started = Instant::now();
     let report = store.compact().await.expect("compact");
     let seconds = started.elapsed().as_secs_f64();
+    let checkpoint_hold = store.last_checkpoint_hold();
     store.close().await.expect("close");
-    (
-        report.compacted.len(),
+    Row {
+        index_entries,
+        segments: report.compacted.len(),
         seconds,
-        report.longest_hold.as_secs_f64() * 1000.0,
-    )
+        hold_ms: report.longest_hold.as_secs_f64() * 1000.0,
+        checkpoint_hold_ms: checkpoint_hold.as_secs_f64() * 1000.0,
+    }
 }
 
 fn main() {
@@ -97,15 +118,21 @@ fn main() {
     }
     println!(
         "accounts of {MESSAGES_PER_ACCOUNT} messages in {MAILBOXES_PER_ACCOUNT} mailboxes, \
-         {MESSAGE_OCTETS}-octet messages, 16 MiB segments, 2 of 3 messages expunged\n"
+         {MESSAGE_OCTETS}-octet messages, 16 MiB segments, 2 of 3 of the oldest fifth expunged\n"
     );
-    println!("| messages | segments rewritten | pass s | longest hold ms |");
-    println!("| ---: | ---: | ---: | ---: |");
+    println!(
+        "| messages written | index entries | segments rewritten | pass s | longest hold ms | \
+         checkpoint hold ms |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     for messages in sizes {
         let executor = glommio::LocalExecutorBuilder::default()
             .make()
             .expect("executor");
-        let (segments, seconds, hold_ms) = executor.run(measure(messages));
-        println!("| {messages} | {segments} | {seconds:.2} | {hold_ms:.2} |");
+        let row = executor.run(measure(messages));
+        println!(
+            "| {messages} | {} | {} | {:.2} | {:.2} | {:.2} |",
+            row.index_entries, row.segments, row.seconds, row.hold_ms, row.checkpoint_hold_ms
+        );
     }
 }
