@@ -295,6 +295,14 @@ fn replay_segments(
             }
         }
     }
+    for (location, what) in state.remove_ghosts() {
+        let offset = location.offset;
+        report.problems.push(Problem {
+            file: directory.path(FileId::segment(location.sequence)),
+            range: Some(offset..offset + 1),
+            what,
+        });
+    }
     salts
 }
 

@@ -75,14 +75,34 @@ impl Progress {
 
 /// The plan for one segment.
 struct Plan {
-    /// Records kept, in order: old offset, framed octets.
-    kept: Vec<(u64, usize)>,
+    /// The records of the new file after its relocation records, in log order.
+    kept: Vec<Kept>,
     /// Old record offset → new record offset.
     moved: Moves,
     relocations: Vec<Relocation>,
     /// Where the first kept record goes (after the relocation records).
     records_start: u64,
     end: u64,
+}
+
+/// A record of the rewritten segment.
+enum Kept {
+    /// Copied from the old file: its offset there and framed octets.
+    Copied { old: u64, framed: usize },
+    /// The tombstone of a commit record no message uses any more, at the commit's place;
+    /// framed when written (the frame depends on its new offset).
+    Tombstone {
+        framed: usize,
+        tombstone: Record<'static>,
+    },
+}
+
+impl Kept {
+    fn framed(&self) -> usize {
+        match self {
+            Kept::Copied { framed, .. } | Kept::Tombstone { framed, .. } => *framed,
+        }
+    }
 }
 
 /// Where the kept records of a segment moved: pairs (old offset, new offset) ascending, and
@@ -508,7 +528,7 @@ impl<D: Disk + 'static> Store<D> {
             salt,
             window_octets: self.log.config().scan_window_octets,
         };
-        let mut kept: Vec<(u64, usize)> = Vec::new();
+        let mut kept: Vec<Kept> = Vec::new();
         let mut kept_chunks: Vec<u64> = Vec::new();
         let mut original_of: HashMap<u64, u64> = HashMap::new();
         let mut commits_kept = 0;
@@ -527,15 +547,33 @@ impl<D: Disk + 'static> Store<D> {
                         .binary_search(&(offset + CHUNK_DATA_OFFSET))
                         .is_ok()
                     {
-                        kept.push((offset, framed));
+                        kept.push(Kept::Copied {
+                            old: offset,
+                            framed,
+                        });
                         kept_chunks.push(offset);
                     }
                 }
-                Record::MessageCommit(_) => {
-                    commits_kept += usize::from(live.commits.binary_search(&offset).is_ok());
-                    kept.push((offset, framed));
+                Record::MessageCommit(commit) => {
+                    if live.commits.binary_search(&offset).is_ok() {
+                        commits_kept += 1;
+                        kept.push(Kept::Copied {
+                            old: offset,
+                            framed,
+                        });
+                    } else {
+                        // The message is gone (expunged, moved, its mailbox deleted), and
+                        // with it any copy: keep what replay needs of its commit.
+                        let tombstone = Record::MessageTombstone(commit.clone().tombstone());
+                        scratch.clear();
+                        let framed = record::encode(&tombstone, context, &mut scratch);
+                        kept.push(Kept::Tombstone { framed, tombstone });
+                    }
                 }
-                _ => kept.push((offset, framed)),
+                _ => kept.push(Kept::Copied {
+                    old: offset,
+                    framed,
+                }),
             }
         })
         .await
@@ -557,9 +595,11 @@ impl<D: Disk + 'static> Store<D> {
         }
         let records_start = position;
         let mut moved = Vec::with_capacity(kept.len());
-        for (old, framed) in &kept {
-            moved.push((*old, position));
-            position += *framed as u64;
+        for record in &kept {
+            if let Kept::Copied { old, .. } = record {
+                moved.push((*old, position));
+            }
+            position += record.framed() as u64;
         }
         let moved = Moves::new(moved);
         // Both in ascending old offset: one merge.
@@ -609,19 +649,31 @@ impl<D: Disk + 'static> Store<D> {
             record::encode(&record, FrameContext { salt, offset }, &mut buffer);
         }
         assert_eq!(written + buffer.len() as u64, plan.records_start);
-        for (old_offset, framed) in &plan.kept {
-            let bytes = old.read_at(*old_offset, *framed).await?;
+        for kept in &plan.kept {
+            let offset = written + buffer.len() as u64;
+            let (old_offset, framed) = match kept {
+                Kept::Copied { old, framed } => (*old, *framed),
+                Kept::Tombstone { framed, tombstone } => {
+                    let context = FrameContext { salt, offset };
+                    let encoded = record::encode(tombstone, context, &mut buffer);
+                    assert_eq!(encoded, *framed, "a tombstone's size does not change");
+                    if buffer.len() >= COMPACTION_WRITE_OCTETS {
+                        written += self.flush_output(output, written, &mut buffer).await?;
+                    }
+                    continue;
+                }
+            };
+            let bytes = old.read_at(old_offset, framed).await?;
             let context = FrameContext {
                 salt: old_salt,
-                offset: *old_offset,
+                offset: old_offset,
             };
-            if bytes.len() != *framed || record::decode_frame(&bytes, context).is_err() {
+            if bytes.len() != framed || record::decode_frame(&bytes, context).is_err() {
                 return Err(DiskError::Io {
                     operation: "compaction read",
                     detail: format!("segment {sequence} changed under compaction at {old_offset}"),
                 });
             }
-            let offset = written + buffer.len() as u64;
             let start = buffer.len();
             buffer.extend_from_slice(&bytes);
             let new_context = FrameContext { salt, offset };

@@ -21,7 +21,7 @@ use crate::mailbox::next_modseq;
 use crate::mailbox::{Anomaly, Applied, Outcome, State, advance_modseq};
 use crate::record::{MessageCopy, Record};
 use crate::store::{Prepared, Store, check_ranges};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl<D: Disk + 'static> Store<D> {
     /// Copies the messages of `source` in `uids` to `target` (same account), saved at
@@ -229,7 +229,9 @@ impl State {
             });
         }
         let mut taken: Vec<Taken> = Vec::new();
-        let mut names: HashMap<u32, Vec<String>> = HashMap::new();
+        // Ordered: the target interns the sets in this order, and live application and
+        // replay must give them the same ids (a checkpoint and the log agree byte for byte).
+        let mut names: BTreeMap<u32, Vec<String>> = BTreeMap::new();
         'ranges: for range in &copy.uids {
             for entry in from.index.range(*range) {
                 if taken.len() == copy.count as usize {

@@ -41,6 +41,10 @@ const STATE_MORE_EXTENTS: u8 = 2;
 /// The message's content and commit record may be shared with another message (it was
 /// copied, or is a copy): compaction counts such content once.
 const STATE_SHARED: u8 = 4;
+/// Made by replaying a tombstone (`Record::MessageTombstone`): a message that was gone when
+/// compaction ran, present during replay only until the record that removed it is replayed.
+/// Never in a checkpoint (open removes any left), so not in `STATE_ALL`.
+const STATE_GHOST: u8 = 8;
 const STATE_ALL: u8 = STATE_UNREADABLE | STATE_MORE_EXTENTS | STATE_SHARED;
 
 /// The save date of a message committed by format version 1, which did not record it
@@ -107,6 +111,13 @@ impl MessageEntry {
     pub fn save_date_secs(&self) -> Option<i64> {
         (self.save_date_secs != SAVE_DATE_UNKNOWN).then_some(self.save_date_secs)
     }
+    /// A replayed tombstone's entry (see `STATE_GHOST`); also unreadable.
+    pub fn ghost(&self) -> bool {
+        self.state & STATE_GHOST != 0
+    }
+    pub(crate) fn mark_ghost(&mut self) {
+        self.state |= STATE_GHOST | STATE_UNREADABLE;
+    }
     /// Whether the content may be shared with another message (COPY, MOVE).
     pub fn shared(&self) -> bool {
         self.state & STATE_SHARED != 0
@@ -129,7 +140,7 @@ impl MessageEntry {
             keyword_set,
             modseq,
             save_date_secs,
-            state: (self.state & STATE_UNREADABLE) | STATE_SHARED,
+            state: (self.state & (STATE_UNREADABLE | STATE_GHOST)) | STATE_SHARED,
             ..self.clone()
         }
     }

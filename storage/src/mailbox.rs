@@ -184,6 +184,9 @@ pub struct State {
     /// index, which yield between slices, start over when it moves on meanwhile (a copy is
     /// the only way an entry can come to refer to a sealed segment).
     pub(crate) copies_applied: u64,
+    /// Tombstones replayed (`Record::MessageTombstone`): open looks for ghosts left only
+    /// when there were some.
+    pub(crate) tombstones_applied: u64,
 }
 
 impl State {
@@ -253,7 +256,13 @@ impl State {
                 self.ingest_next = self.ingest_next.max(ingest + 1);
                 Ok(None)
             }
-            Record::MessageCommit(commit) => self.apply_commit(location, commit).map(Some),
+            Record::MessageCommit(commit) => self.apply_commit(location, commit, false).map(Some),
+            Record::MessageTombstone(commit) => {
+                self.apply_commit(location, commit, true)?;
+                self.tombstones_applied += 1;
+                // A message nobody could see is not a change to wake anyone for.
+                Ok(None)
+            }
             Record::FlagChange(change) => return self.apply_flags(change, observe),
             Record::MessageCopy(copy) => return self.apply_copy(copy, observe),
             Record::Expunge {
@@ -439,10 +448,12 @@ impl State {
         Ok(Some(key))
     }
 
+    /// Applies a commit, or with `ghost` a tombstone (`Record::MessageTombstone`).
     fn apply_commit(
         &mut self,
         location: Location,
         commit: &MessageCommit,
+        ghost: bool,
     ) -> Result<MailboxKey, Anomaly> {
         self.ingest_next = self.ingest_next.max(commit.ingest + 1);
         let account = self
@@ -484,7 +495,7 @@ impl State {
             packed.remove(0)
         };
         let keyword_set = mailbox.keywords.intern(&commit.keywords);
-        let entry = MessageEntry::new(
+        let mut entry = MessageEntry::new(
             commit.uid,
             commit.flags,
             keyword_set,
@@ -494,12 +505,56 @@ impl State {
             (sequence, offset),
             first,
         );
+        if ghost {
+            entry.mark_ghost();
+        }
         mailbox.index.push(entry, packed);
         mailbox.uid_next = commit.uid + 1;
         mailbox.uid_next_allocated = mailbox.uid_next_allocated.max(mailbox.uid_next);
         account.usage_octets += commit.size_octets;
         account.usage_messages += 1;
         Ok(commit.mailbox)
+    }
+
+    /// After replay: removes the entries of tombstones that no later record removed (that
+    /// record was lost to damage, or the log was cut before it), without expunge history
+    /// (nobody saw them). Returns each as an anomaly at the tombstone's location.
+    pub(crate) fn remove_ghosts(&mut self) -> Vec<(Location, String)> {
+        let mut found = Vec::new();
+        if self.tombstones_applied == 0 {
+            return found;
+        }
+        for account in self.accounts.values_mut() {
+            for mailbox in account.mailboxes.values_mut() {
+                let ghosts: Vec<UidRange> = mailbox
+                    .index
+                    .entries()
+                    .iter()
+                    .filter(|entry| entry.ghost())
+                    .map(|entry| UidRange::one(entry.uid))
+                    .collect();
+                if ghosts.is_empty() {
+                    continue;
+                }
+                for entry in mailbox.index.remove(&ghosts) {
+                    let location = Location {
+                        sequence: u64::from(entry.commit_sequence),
+                        offset: u64::from(entry.commit_offset),
+                    };
+                    let what = format!(
+                        "tombstone of UID {} in mailbox {} not followed by its removal",
+                        entry.uid, mailbox.name
+                    );
+                    found.push((location, what));
+                    account.usage_octets = account
+                        .usage_octets
+                        .saturating_sub(u64::from(entry.size_octets));
+                    account.usage_messages = account.usage_messages.saturating_sub(1);
+                }
+            }
+        }
+        self.tombstones_applied = 0;
+        found
     }
 
     /// After replay over damaged log ranges: records lost there may have used UIDs, MODSEQs and

@@ -18,7 +18,9 @@ pub(crate) fn encode(record: &Record<'_>, writer: &mut Writer<'_>) {
             writer.u64(*ingest);
             writer.raw(data);
         }
-        Record::MessageCommit(commit) => encode_commit(commit, writer),
+        Record::MessageCommit(commit) | Record::MessageTombstone(commit) => {
+            encode_commit(commit, writer)
+        }
         Record::FlagChange(change) => {
             mailbox(writer, change.mailbox);
             writer.u64(change.modseq);
@@ -174,7 +176,8 @@ pub(crate) fn decode<'a>(
             ingest: reader.u64("chunk ingest")?,
             data: reader.rest(),
         },
-        RecordType::MessageCommit => Record::MessageCommit(decode_commit(reader)?),
+        RecordType::MessageCommit => Record::MessageCommit(decode_commit(reader, false)?),
+        RecordType::MessageTombstone => Record::MessageTombstone(decode_commit(reader, true)?),
         RecordType::FlagChange => Record::FlagChange(FlagChange {
             mailbox: read_mailbox(reader)?,
             modseq: reader.u64("flag modseq")?,
@@ -242,7 +245,9 @@ pub(crate) fn decode<'a>(
     Ok(record)
 }
 
-fn decode_commit(reader: &mut Reader<'_>) -> Result<MessageCommit, Malformed> {
+/// A commit, or with `tombstone` a tombstone: no extents (the size is the message's), no
+/// parse results, envelope or content crc.
+fn decode_commit(reader: &mut Reader<'_>, tombstone: bool) -> Result<MessageCommit, Malformed> {
     let mailbox = read_mailbox(reader)?;
     let uid = reader.u32("uid")?;
     let modseq = reader.u64("modseq")?;
@@ -274,7 +279,11 @@ fn decode_commit(reader: &mut Reader<'_>) -> Result<MessageCommit, Malformed> {
     };
     let extent_total: u64 = extents.iter().map(|extent| u64::from(extent.octets)).sum();
     // UIDNEXT after it must fit (a writer never allocates the last UID).
-    if uid == 0 || uid == u32::MAX || modseq == 0 || extent_total != size_octets {
+    let content_fits = match tombstone {
+        false => extent_total == size_octets,
+        true => extents.is_empty() && parse.is_empty() && envelope.is_empty() && content_crc == 0,
+    };
+    if uid == 0 || uid == u32::MAX || modseq == 0 || !content_fits {
         return Err(Malformed("commit fields inconsistent"));
     }
     Ok(MessageCommit {

@@ -41,6 +41,8 @@ pub enum RecordType {
     MessageCopy = 11,
     /// Format version 3 on.
     MailboxSpecialUse = 12,
+    /// Format version 5 on; written only by compaction.
+    MessageTombstone = 13,
 }
 
 impl RecordType {
@@ -59,6 +61,7 @@ impl RecordType {
             Relocation,
             MessageCopy,
             MailboxSpecialUse,
+            MessageTombstone,
         ]
         .into_iter()
         .find(|kind| *kind as u8 == value)
@@ -89,6 +92,20 @@ pub struct MessageCommit {
     /// the outbound work to come); empty when there is none, and in commits written before
     /// format version 4.
     pub envelope: Vec<u8>,
+}
+
+impl MessageCommit {
+    /// The commit as a tombstone keeps it (`Record::MessageTombstone`): everything but the
+    /// extents, parse results, delivery envelope and content crc.
+    pub fn tombstone(self) -> Self {
+        Self {
+            extents: Vec::new(),
+            parse: Vec::new(),
+            envelope: Vec::new(),
+            content_crc: 0,
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +210,14 @@ pub enum Record<'a> {
         mailbox: MailboxKey,
         special_use: Option<SpecialUse>,
     },
+    /// What compaction leaves of the commit record of a message that was gone when it ran
+    /// (expunged, moved away, its mailbox deleted): the commit without its extents, parse
+    /// results, delivery envelope and content crc, at the commit's place in the log. Replay
+    /// applies it like the commit (UIDNEXT, HIGHESTMODSEQ, keywords, usage) but makes a
+    /// *ghost*, an entry without content that the later record which removed the message
+    /// removes again, so every record after it (flag changes, copies, moves, expunges and
+    /// their history) applies as it did live. Format version 5 on.
+    MessageTombstone(MessageCommit),
 }
 
 /// One kept chunk's content: its original data offset in the segment, and its current one.
@@ -246,6 +271,7 @@ impl Record<'_> {
             Record::Relocation(_) => RecordType::Relocation,
             Record::MessageCopy(_) => RecordType::MessageCopy,
             Record::MailboxSpecialUse { .. } => RecordType::MailboxSpecialUse,
+            Record::MessageTombstone(_) => RecordType::MessageTombstone,
         }
     }
 
@@ -253,7 +279,9 @@ impl Record<'_> {
     pub fn partition(&self) -> u32 {
         match self {
             Record::ContentChunk { partition, .. } => *partition,
-            Record::MessageCommit(commit) => commit.mailbox.account.partition,
+            Record::MessageCommit(commit) | Record::MessageTombstone(commit) => {
+                commit.mailbox.account.partition
+            }
             Record::FlagChange(change) => change.mailbox.account.partition,
             Record::Expunge { mailbox, .. }
             | Record::MailboxCreate { mailbox, .. }

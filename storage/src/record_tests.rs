@@ -71,6 +71,7 @@ pub(crate) fn samples() -> Vec<Record<'static>> {
         save_date_secs: -3,
         moved: None,
     };
+    let tombstone = commit.clone().tombstone();
     vec![
         Record::ContentChunk {
             partition: 7,
@@ -148,6 +149,8 @@ pub(crate) fn samples() -> Vec<Record<'static>> {
             mailbox: mailbox(),
             special_use: None,
         },
+        // Format version 5: what compaction leaves of a gone message's commit.
+        Record::MessageTombstone(tombstone),
     ]
 }
 
@@ -366,4 +369,56 @@ fn commits_carry_their_envelope() {
     assert_eq!(bytes.len(), plain.len() + 4 + envelope.len());
     let (decoded, _) = record::decode(&bytes, CONTEXT).expect("decodes");
     assert_eq!(decoded, with_envelope);
+}
+
+/// The commit of `samples()`, with save date and envelope.
+fn commit_sample() -> MessageCommit {
+    match &samples()[2] {
+        Record::MessageCommit(commit) => commit.clone(),
+        _ => panic!("sample 2 is a commit"),
+    }
+}
+
+/// A tombstone holds the commit's counters, keywords and size, and nothing of its content:
+/// one with extents, parse results, an envelope or a content crc is refused, and a commit
+/// without extents for its size still is.
+#[test]
+fn tombstones_carry_no_content() {
+    let commit = commit_sample();
+    let tombstone = commit.clone().tombstone();
+    assert!(tombstone.extents.is_empty() && tombstone.parse.is_empty());
+    assert_eq!(
+        (tombstone.uid, tombstone.modseq, tombstone.size_octets),
+        (commit.uid, commit.modseq, commit.size_octets)
+    );
+    assert_eq!(tombstone.keywords, commit.keywords);
+    let bad = [
+        MessageCommit {
+            extents: commit.extents.clone(),
+            ..tombstone.clone()
+        },
+        MessageCommit {
+            parse: vec![1],
+            ..tombstone.clone()
+        },
+        MessageCommit {
+            envelope: vec![1],
+            ..tombstone.clone()
+        },
+        MessageCommit {
+            content_crc: 1,
+            ..tombstone.clone()
+        },
+    ];
+    for record in bad.map(Record::MessageTombstone) {
+        let mut bytes = Vec::new();
+        record::encode(&record, CONTEXT, &mut bytes);
+        assert!(matches!(
+            record::decode(&bytes, CONTEXT),
+            Err(DecodeError::Malformed(_))
+        ));
+    }
+    let mut bytes = Vec::new();
+    record::encode(&Record::MessageCommit(tombstone), CONTEXT, &mut bytes);
+    assert!(record::decode(&bytes, CONTEXT).is_err());
 }

@@ -17,10 +17,10 @@ pub const SEGMENT_MAGIC: [u8; 8] = *b"PSTRNLOG";
 /// The format this build writes; it reads versions in `FORMAT_VERSION_MIN..=FORMAT_VERSION`.
 /// Version 2 added the message-copy record, the save date of commits and the condition of
 /// flag changes; version 3 the special-use record and the attribute of mailbox creates;
-/// version 4 the delivery envelope of commits
-/// (docs/STORAGE.md). A segment holds no record newer than its version: open seals a last
+/// version 4 the delivery envelope of commits; version 5 the tombstone compaction leaves of
+/// the commit of a message that is gone (docs/STORAGE.md). A segment holds no record newer than its version: open seals a last
 /// segment of an older version, and the first write starts a new segment.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 pub const FORMAT_VERSION_MIN: u16 = 1;
 pub const SEGMENT_HEADER_OCTETS: usize = 64;
 

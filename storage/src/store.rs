@@ -143,6 +143,7 @@ impl<D: Disk + 'static> Store<D> {
             }
         })
         .await?;
+        anomalies.extend(state.remove_ghosts());
         report.anomalies = anomalies;
         // Relocation tables only serve replay (see `State::relocations`).
         state.relocations = BTreeMap::new();

@@ -1,6 +1,7 @@
 //! COPY/MOVE sharing content, conditional STORE, save dates and the expunge history through
-//! the store's API on the simulated disk: compaction with shared extents, reopen from a
-//! checkpoint and by full replay, and a log written by format version 1.
+//! the store's API on the simulated disk: compaction with shared extents, with moves landing
+//! between the slices of its index walk, and with tombstones; reopen from a checkpoint and by
+//! full replay, and a log written by format version 1.
 
 use postern_storage::sim::{Cut, Faults, SimDisk, run};
 use postern_storage::{
@@ -175,6 +176,93 @@ fn compaction_moves_shared_content_once_and_keeps_it_for_the_copy() {
         let (sequence, from, to) = report.compacted[0];
         assert_eq!((sequence, from), (1, before));
         assert!(to + 200 * 1024 <= from, "{report:?}");
+    });
+}
+
+/// Compaction replaces the commit record of a message that is gone (expunged, moved and then
+/// expunged, with every copy) by a tombstone without its parse results, and keeps the commit
+/// of an expunged original whose copy lives. A full replay of the rewritten log gives the same
+/// state: UIDNEXT, HIGHESTMODSEQ, usage, keywords and the expunge history (QRESYNC) included.
+#[test]
+fn compaction_leaves_tombstones_of_gone_messages_and_replay_agrees() {
+    const PARSE: usize = 20 * 1024;
+    let disk = SimDisk::new(Faults::default());
+    let image = run({
+        let disk = disk.clone();
+        async move {
+            let (store, _) = Store::open(disk.clone(), config()).await.expect("open");
+            let (inbox, archive) = setup(&store, (0, 0)).await;
+            let mut uids = Vec::new();
+            for id in 1..=8 {
+                let meta = MessageMeta {
+                    keywords: vec![format!("k{}", id % 3)],
+                    parse: vec![id as u8; PARSE],
+                    ..meta(id)
+                };
+                uids.push(append(&store, inbox, &content(id, 2048), meta).await);
+            }
+            uids.push(append(&store, inbox, &content(9, 300 * 1024), meta(9)).await);
+            // Does not fit segment 1: seals it.
+            append(&store, inbox, &content(99, 100 * 1024), meta(99)).await;
+            let (pairs, _) = store
+                .copy_messages(inbox, &[UidRange::one(uids[1])], archive, 7)
+                .await
+                .expect("copy");
+            let copy = pairs[0].1;
+            let (moved, _, _) = store
+                .move_messages(inbox, &[UidRange::one(uids[2])], archive, 8)
+                .await
+                .expect("move");
+            let (_, _) = store
+                .expunge(archive, &[UidRange::one(moved[0].1)])
+                .await
+                .expect("expunge the moved message");
+            let gone: Vec<UidRange> = [0, 1, 3, 4, 8]
+                .iter()
+                .map(|at| UidRange::one(uids[*at]))
+                .collect();
+            let (_, _) = store.expunge(inbox, &gone).await.expect("expunge");
+            let report = store.compact().await.expect("compact");
+            let [(sequence, from, to)] = report.compacted[..] else {
+                panic!("{report:?}");
+            };
+            assert_eq!(sequence, 1, "{report:?}");
+            // Gone: messages 1, 3 (moved, then expunged), 4, 5 and 9; message 2's copy lives.
+            // Kept: the commits of 2 and 6 to 8 (their parse results make the bulk); the
+            // other five are tombstones of a few dozen octets (whole, they would be 100 KiB).
+            let parse = PARSE as u64;
+            assert!(
+                from > to && (4 * parse..5 * parse).contains(&to),
+                "{report:?}"
+            );
+            assert_eq!(read_all(&store, archive, copy).await, content(2, 2048));
+            let commit = store.read_commit(archive, copy).await.expect("commit");
+            assert_eq!(commit.parse, vec![2u8; PARSE]);
+            for (id, uid) in (6..=8).zip(&uids[5..]) {
+                assert_eq!(read_all(&store, inbox, *uid).await, content(id, 2048));
+            }
+            let compacted = state_image(&store);
+            store.close().await.expect("close");
+            compacted
+        }
+    });
+    // The whole log, with its tombstones, replayed from the start.
+    let replay = disk.crash_image(Cut::Octets(0));
+    run(async move {
+        remove_checkpoints(&replay).await;
+        let (store, report) = Store::open(replay, config()).await.expect("replay");
+        assert!(
+            report.checkpoint.is_none() && report.anomalies.is_empty(),
+            "{report:?}"
+        );
+        assert_eq!(state_image(&store), image);
+        let inbox = store
+            .mailbox_by_name(archive_of(&store).account, "INBOX")
+            .expect("inbox");
+        let history = store.state().mailbox(inbox).map(|m| m.expunged.since(0));
+        // UID 3 was moved away earlier: the history merges across it.
+        let gone = vec![UidRange { first: 1, last: 5 }, UidRange::one(9)];
+        assert_eq!(history, Some(Some(gone)));
     });
 }
 
