@@ -188,6 +188,93 @@ pub(crate) fn encode_state_as(state: &State, layout: Layout, out: &mut Vec<u8>) 
         .sum();
     out.reserve(entries);
     let mut writer = Writer::new(out);
+    encode_state_head(state, &mut writer);
+    for account in state.accounts.values() {
+        encode_account_head(account, &mut writer);
+        for mailbox in account.mailboxes.values() {
+            encode_mailbox(mailbox, layout, &mut writer);
+        }
+    }
+}
+
+/// Where a checkpoint encoded in pieces (`encode_body_piece`) stands.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BodyCursor {
+    /// The state's header is written.
+    started: bool,
+    /// The next mailbox to encode: its account, and its number (`None`: the account's
+    /// head is not written yet).
+    next: Option<(AccountKey, Option<u32>)>,
+    done: bool,
+}
+
+impl BodyCursor {
+    pub(crate) fn done(&self) -> bool {
+        self.done
+    }
+}
+
+/// Encodes the next piece of a checkpoint body (`encode_body`'s bytes, in order): whole
+/// mailboxes until about `octets` are written, then the salts once every account is in.
+/// The caller keeps the state from changing between pieces (`Store::write_checkpoint`
+/// holds back the application of records meanwhile); the pieces then make the same bytes
+/// as `encode_body` of that state.
+pub(crate) fn encode_body_piece(
+    state: &State,
+    salts: &[(u64, u32)],
+    cursor: &mut BodyCursor,
+    octets: usize,
+    out: &mut Vec<u8>,
+) {
+    let layout = Layout {
+        version: CHECKPOINT_FORMAT_VERSION,
+        history: true,
+    };
+    let stop = out.len() + octets;
+    let mut writer = Writer::new(out);
+    if !cursor.started {
+        encode_state_head(state, &mut writer);
+        cursor.started = true;
+        cursor.next = state.accounts.keys().next().map(|key| (*key, None));
+    }
+    while let Some((key, mailbox_from)) = cursor.next {
+        let Some(account) = state.accounts.get(&key) else {
+            unreachable!("the state does not change between pieces");
+        };
+        if mailbox_from.is_none() {
+            encode_account_head(account, &mut writer);
+        }
+        // Every piece encodes at least one mailbox or account head, so the pieces end.
+        let mut mailboxes = account
+            .mailboxes
+            .range(mailbox_from.unwrap_or(0)..)
+            .peekable();
+        while let Some((_, mailbox)) = mailboxes.next() {
+            encode_mailbox(mailbox, layout, &mut writer);
+            if writer.len() >= stop
+                && let Some((next, _)) = mailboxes.peek()
+            {
+                cursor.next = Some((key, Some(**next)));
+                return;
+            }
+        }
+        let after = (std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded);
+        cursor.next = state
+            .accounts
+            .range(after)
+            .next()
+            .map(|(key, _)| (*key, None));
+        if writer.len() >= stop && cursor.next.is_some() {
+            return;
+        }
+    }
+    encode_salts(salts, &mut writer);
+    cursor.done = true;
+}
+
+/// What comes before the accounts: the ingest counter, per-partition account numbers, and
+/// how many accounts follow.
+fn encode_state_head(state: &State, writer: &mut Writer<'_>) {
     writer.u64(state.ingest_next);
     writer.u32(state.account_next.len() as u32);
     for (partition, next) in &state.account_next {
@@ -195,12 +282,9 @@ pub(crate) fn encode_state_as(state: &State, layout: Layout, out: &mut Vec<u8>) 
         writer.u32(*next);
     }
     writer.u32(state.accounts.len() as u32);
-    for account in state.accounts.values() {
-        encode_account(account, layout, &mut writer);
-    }
 }
 
-fn encode_account(account: &Account, layout: Layout, writer: &mut Writer<'_>) {
+fn encode_account_head(account: &Account, writer: &mut Writer<'_>) {
     writer.u32(account.key.partition);
     writer.u32(account.key.account);
     writer.text(&account.name);
@@ -216,29 +300,35 @@ fn encode_account(account: &Account, layout: Layout, writer: &mut Writer<'_>) {
         .iter()
         .for_each(|name| writer.text(name));
     writer.u32(account.mailboxes.len() as u32);
-    for mailbox in account.mailboxes.values() {
-        writer.u32(mailbox.key.mailbox);
-        writer.text(&mailbox.name);
-        writer.u32(mailbox.uid_validity);
-        writer.u32(mailbox.uid_next);
-        writer.u64(mailbox.highest_modseq);
-        if layout.version >= 3 {
-            writer.u8(mailbox.special_use.map_or(0, SpecialUse::code));
-        }
-        if layout.history {
-            mailbox.expunged.encode(writer);
-        }
-        index_codec::encode_keywords(&mailbox.keywords, writer);
-        index_codec::encode_index(&mailbox.index, layout.version, writer);
+}
+
+fn encode_mailbox(mailbox: &Mailbox, layout: Layout, writer: &mut Writer<'_>) {
+    writer.u32(mailbox.key.mailbox);
+    writer.text(&mailbox.name);
+    writer.u32(mailbox.uid_validity);
+    writer.u32(mailbox.uid_next);
+    writer.u64(mailbox.highest_modseq);
+    if layout.version >= 3 {
+        writer.u8(mailbox.special_use.map_or(0, SpecialUse::code));
     }
+    if layout.history {
+        mailbox.expunged.encode(writer);
+    }
+    index_codec::encode_keywords(&mailbox.keywords, writer);
+    index_codec::encode_index(&mailbox.index, layout.version, writer);
 }
 
 /// Encodes a checkpoint body: the state, then the salt of every segment up to the one holding
 /// the checkpoint's position. Compaction rewrites a segment with a new salt, so a checkpoint
-/// whose offsets into a segment are stale is recognised and skipped.
+/// whose offsets into a segment are stale is recognised and skipped. (`Store` encodes it in
+/// pieces, `encode_body_piece`; this whole form is what the pieces must add up to.)
+#[cfg(test)]
 pub(crate) fn encode_body(state: &State, salts: &[(u64, u32)], out: &mut Vec<u8>) {
     encode_state(state, out);
-    let mut writer = Writer::new(out);
+    encode_salts(salts, &mut Writer::new(out));
+}
+
+fn encode_salts(salts: &[(u64, u32)], writer: &mut Writer<'_>) {
     writer.u32(salts.len() as u32);
     for (sequence, salt) in salts {
         writer.u64(*sequence);
@@ -650,6 +740,33 @@ mod tests {
                 .expect("applies");
         }
         state
+    }
+
+    /// A body encoded in pieces, however small, is the body encoded whole.
+    #[test]
+    fn pieces_make_the_whole_body() {
+        let mut state = sample_state();
+        // A second account, after the first.
+        let second = sample_state().accounts.into_values().map(|mut account| {
+            account.key.partition = account.key.partition.wrapping_add(1);
+            (account.key, account)
+        });
+        state.accounts.extend(second);
+        assert_eq!(state.accounts.len(), 2);
+        let salts = [(1, 7), (2, 9)];
+        let mut whole = Vec::new();
+        encode_body(&state, &salts, &mut whole);
+        for piece in [0, 1, 100, 1 << 20] {
+            let mut cursor = BodyCursor::default();
+            let mut body = Vec::new();
+            let mut pieces = 0;
+            while !cursor.done() {
+                encode_body_piece(&state, &salts, &mut cursor, piece, &mut body);
+                pieces += 1;
+            }
+            assert_eq!(body, whole, "pieces of {piece}");
+            assert!(pieces > 1 || piece == 1 << 20, "{pieces} pieces of {piece}");
+        }
     }
 
     #[test]

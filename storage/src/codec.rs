@@ -18,6 +18,13 @@ impl<'a> Writer<'a> {
     pub fn new(out: &'a mut Vec<u8>) -> Self {
         Self { out }
     }
+    /// Octets in the buffer (including what was there before this writer).
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
     pub fn u8(&mut self, value: u8) {
         self.out.push(value);
     }

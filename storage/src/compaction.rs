@@ -465,7 +465,12 @@ impl<D: Disk + 'static> Store<D> {
         // A copy applied since the walk may have added users of the segment (of locations
         // the plan keeps: its original was alive when the walk saw it). No await lies
         // between the check that none was and the swap.
-        while self.state.borrow().copies_applied != live.copies_applied {
+        loop {
+            // Never under a checkpoint that is encoding the state.
+            self.until_thawed().await;
+            if self.state.borrow().copies_applied == live.copies_applied {
+                break;
+            }
             live = self.live_in(sequence, progress).await;
         }
         // One synchronous step: the log and the index switch to the new file together.

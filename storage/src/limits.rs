@@ -42,6 +42,9 @@ pub const CHECKPOINT_INTERVAL_OCTETS_DEFAULT: u64 = 256 * 1024 * 1024;
 /// A checkpoint touches the pages of its buffer this many octets at a time before it encodes
 /// (`Store::write_checkpoint`).
 pub const CHECKPOINT_PREFAULT_OCTETS: usize = 4 * 1024 * 1024;
+/// A checkpoint encodes the state in pieces of about this size (some 30,000 messages, about a
+/// millisecond), letting the shard's other work run between them.
+pub const CHECKPOINT_PIECE_OCTETS: usize = 2 * 1024 * 1024;
 /// Published checkpoints kept; older ones are removed once a newer one is durable.
 pub const CHECKPOINTS_KEPT: usize = 2;
 /// Largest checkpoint body open will read (about a billion index entries).

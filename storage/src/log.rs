@@ -10,11 +10,11 @@
 use crate::disk::{Disk, DiskError, SegmentFile};
 use crate::ids::Location;
 use crate::limits::{
-    BATCH_OCTETS_DEFAULT, CHECKPOINT_INTERVAL_OCTETS_DEFAULT, COMMIT_CACHE_OCTETS_DEFAULT,
-    COMPACTION_INTERVAL_OCTETS_DEFAULT, COMPACTION_LIVE_PERCENT_DEFAULT,
-    COMPACTION_OCTETS_PER_SEC_DEFAULT, COMPACTION_SLICE_ENTRIES_DEFAULT,
-    SCAN_WINDOW_OCTETS_DEFAULT, SCAN_WINDOW_OCTETS_MIN, SEGMENT_OCTETS_DEFAULT,
-    SEGMENT_OCTETS_LIMIT, SEGMENT_OCTETS_MIN,
+    BATCH_OCTETS_DEFAULT, CHECKPOINT_INTERVAL_OCTETS_DEFAULT, CHECKPOINT_PIECE_OCTETS,
+    COMMIT_CACHE_OCTETS_DEFAULT, COMPACTION_INTERVAL_OCTETS_DEFAULT,
+    COMPACTION_LIVE_PERCENT_DEFAULT, COMPACTION_OCTETS_PER_SEC_DEFAULT,
+    COMPACTION_SLICE_ENTRIES_DEFAULT, SCAN_WINDOW_OCTETS_DEFAULT, SCAN_WINDOW_OCTETS_MIN,
+    SEGMENT_OCTETS_DEFAULT, SEGMENT_OCTETS_LIMIT, SEGMENT_OCTETS_MIN,
 };
 use crate::notify::Event;
 use crate::record::{self, FrameContext, Record};
@@ -53,6 +53,9 @@ pub struct LogConfig {
     /// A compaction pass starts in the background after this much log since the last one;
     /// 0 runs it only on request (`Store::compact`).
     pub compaction_interval_octets: u64,
+    /// A checkpoint encodes the state in pieces of about this many octets, applying no
+    /// record meanwhile (at least one mailbox per piece; tests use tiny pieces).
+    pub checkpoint_piece_octets: usize,
     /// Index entries compaction walks in one synchronous step before it yields (at least 1;
     /// tests use small values to interleave other work with its walks).
     pub compaction_slice_entries: usize,
@@ -74,6 +77,7 @@ impl LogConfig {
             compaction_octets_per_sec: COMPACTION_OCTETS_PER_SEC_DEFAULT,
             compaction_interval_octets: COMPACTION_INTERVAL_OCTETS_DEFAULT,
             compaction_slice_entries: COMPACTION_SLICE_ENTRIES_DEFAULT,
+            checkpoint_piece_octets: CHECKPOINT_PIECE_OCTETS,
             commit_cache_octets: COMMIT_CACHE_OCTETS_DEFAULT,
         }
     }

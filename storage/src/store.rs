@@ -71,6 +71,10 @@ pub struct Store<D: Disk> {
     checkpoints: RefCell<Checkpoints>,
     /// Notified when a checkpoint finishes.
     checkpoint_done: Rc<Event>,
+    /// A checkpoint is encoding the state: records are not applied meanwhile.
+    frozen: Cell<bool>,
+    /// Notified when `frozen` ends.
+    thawed: Rc<Event>,
     /// Segments holding content of messages still being written (compaction skips them).
     pub(crate) pins: Rc<RefCell<BTreeMap<u64, usize>>>,
     /// A compaction is running (one at a time).
@@ -80,6 +84,28 @@ pub struct Store<D: Disk> {
     /// Commit records read back, by location (`read_commit`).
     pub(crate) commit_cache: RefCell<CommitCache>,
     me: Weak<Self>,
+}
+
+/// Holds back the application of records while a checkpoint encodes the state; when dropped
+/// (however the checkpoint ends), applies what became durable meanwhile and wakes the
+/// writers waiting for it.
+struct Freeze<'a, D: Disk + 'static> {
+    store: &'a Store<D>,
+}
+
+impl<'a, D: Disk + 'static> Freeze<'a, D> {
+    fn new(store: &'a Store<D>) -> Self {
+        store.frozen.set(true);
+        Self { store }
+    }
+}
+
+impl<D: Disk + 'static> Drop for Freeze<'_, D> {
+    fn drop(&mut self) {
+        self.store.frozen.set(false);
+        self.store.apply_durable();
+        self.store.thawed.notify();
+    }
 }
 
 /// What IMAP SELECT/STATUS and LIST need about a mailbox.
@@ -179,6 +205,8 @@ impl<D: Disk + 'static> Store<D> {
                 last_hold: std::time::Duration::ZERO,
             }),
             checkpoint_done: Event::new(),
+            frozen: Cell::new(false),
+            thawed: Event::new(),
             pins: Rc::default(),
             compacting: Cell::new(false),
             compaction_done: Event::new(),
@@ -224,9 +252,15 @@ impl<D: Disk + 'static> Store<D> {
             glommio::timer::sleep(std::time::Duration::from_micros(50)).await;
         }
         body.clear();
-        // Synchronous from here to the encoded body: the state and the position match.
+        // From here until the body is encoded no record is applied (`apply_durable` holds
+        // them back; their writers wait for `thawed`), so the state stays what it is at
+        // `position` while it is encoded in pieces, between which the shard's readers and
+        // the log's writes and fdatasyncs go on. Only allocation counters may move meanwhile
+        // (ingest, mailbox numbers, UIDVALIDITY): they can only be ahead of the position,
+        // as they are in any checkpoint, and replay keeps the larger.
         let started = std::time::Instant::now();
         self.apply_durable();
+        let freeze = Freeze::new(self);
         let durable_end = self.log.durable_end();
         let position = self
             .effects
@@ -234,11 +268,32 @@ impl<D: Disk + 'static> Store<D> {
             .front()
             .map_or(durable_end, |effect| effect.location.min(durable_end));
         let salts = self.log.salts_through(position.sequence);
-        checkpoint::encode_body(&self.state.borrow(), &salts, &mut body);
-        let body_crc = crc32fast::hash(&body);
+        let mut cursor = checkpoint::BodyCursor::default();
+        let mut crc = crc32fast::Hasher::new();
+        let mut hold = std::time::Duration::ZERO;
+        let mut piece_started = started;
+        loop {
+            let from = body.len();
+            checkpoint::encode_body_piece(
+                &self.state.borrow(),
+                &salts,
+                &mut cursor,
+                self.log.inner.config.checkpoint_piece_octets,
+                &mut body,
+            );
+            crc.update(&body[from..]);
+            hold = hold.max(piece_started.elapsed());
+            if cursor.done() {
+                break;
+            }
+            glommio::timer::sleep(std::time::Duration::from_micros(50)).await;
+            piece_started = std::time::Instant::now();
+        }
+        drop(freeze);
+        let body_crc = crc.finalize();
         let sequence = {
             let mut checkpoints = self.checkpoints.borrow_mut();
-            checkpoints.last_hold = started.elapsed();
+            checkpoints.last_hold = hold;
             checkpoints.sequence_next += 1;
             checkpoints.sequence_next - 1
         };
@@ -387,7 +442,7 @@ impl<D: Disk + 'static> Store<D> {
             Ok(Prepared::Nothing(value)) => {
                 release(reservation);
                 let durable = self.log.flushed().await?;
-                self.apply_durable();
+                self.apply_durable_now().await;
                 return Ok((value, None, durable));
             }
             Err(error) => {
@@ -411,7 +466,7 @@ impl<D: Disk + 'static> Store<D> {
             observer: observer.clone(),
         });
         let durable = self.log.wait(ticket).await;
-        self.apply_durable();
+        self.apply_durable_now().await;
         self.maybe_checkpoint();
         self.maybe_compact();
         let durable = durable?;
@@ -426,8 +481,36 @@ impl<D: Disk + 'static> Store<D> {
         }
     }
 
-    /// Applies every durable record in log order and wakes each changed mailbox once.
+    /// `apply_durable`, waiting first while a checkpoint holds application back.
+    pub(crate) async fn apply_durable_now(&self) {
+        loop {
+            let generation = self.thawed.generation();
+            if !self.frozen.get() {
+                self.apply_durable();
+                return;
+            }
+            self.thawed.changed(generation).await;
+        }
+    }
+
+    /// Waits until no checkpoint holds application back (then, until the caller's next
+    /// await, the state can change only by what the caller does).
+    pub(crate) async fn until_thawed(&self) {
+        loop {
+            let generation = self.thawed.generation();
+            if !self.frozen.get() {
+                return;
+            }
+            self.thawed.changed(generation).await;
+        }
+    }
+
+    /// Applies every durable record in log order and wakes each changed mailbox once; does
+    /// nothing while a checkpoint is being encoded (`write_checkpoint`).
     pub(crate) fn apply_durable(&self) {
+        if self.frozen.get() {
+            return;
+        }
         let durable = self.log.durable_ticket();
         let mut changed: BTreeSet<MailboxKey> = BTreeSet::new();
         let mut state = self.state.borrow_mut();

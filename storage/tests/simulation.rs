@@ -753,6 +753,9 @@ async fn checkpoint_workload(store: Rc<Store<SimDisk>>, model: Rc<RefCell<Model>
 fn checkpoint_config() -> LogConfig {
     let mut config = config();
     config.checkpoint_interval_octets = 256 * 1024;
+    // A mailbox per piece: the workers' records become durable while a checkpoint is
+    // encoded, and wait to be applied until it is.
+    config.checkpoint_piece_octets = 1;
     config
 }
 

@@ -4,14 +4,15 @@
 //! of the whole index (picking the segments, collecting a segment's live locations, moving the
 //! index to the rewritten file), during which no other task of the shard runs. For each size in
 //! `--messages` this fills a shard on a real directory with small messages (1,000 per account,
-//! 5 mailboxes per account; 16 MiB segments so there are many), expunges two of three messages
+//! 5 mailboxes per account; by default 16 MiB segments so there are many), expunges two of three messages
 //! of the oldest fifth of each mailbox (so the oldest segments qualify and the index keeps most
 //! messages) and runs one pass: segments rewritten, the pass's wall time,
 //! `CompactionReport::longest_hold`, and the hold of the checkpoint the pass ends with (one
 //! synchronous encode of the whole state). Filling runs with fdatasync off (it is not what is
 //! measured). Prints Markdown.
 //!
-//! `cargo run --release -p postern-bench --bin storage_compaction -- [--messages N,N,...]`
+//! `cargo run --release -p postern-bench --bin storage_compaction -- [--messages N,N,...]
+//!  [--message-octets N] [--segment-mib N]` (defaults 100 octets, 16 MiB)
 //! Environment: `POSTERN_BENCH_DIR` (default /tmp; must be a real disk, not tmpfs).
 
 use postern_bench::Arguments;
@@ -24,12 +25,22 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const ARGUMENTS: Arguments = Arguments::new("storage_compaction", "[--messages N,N,...]");
+const ARGUMENTS: Arguments = Arguments::new(
+    "storage_compaction",
+    "[--messages N,N,...] [--message-octets N] [--segment-mib N]",
+);
 const MESSAGES_DEFAULT: [u64; 3] = [10_000, 100_000, 1_000_000];
 const MESSAGES_PER_ACCOUNT: u64 = 1000;
-const MESSAGE_OCTETS: usize = 100;
+const MESSAGE_OCTETS_DEFAULT: usize = 100;
 const WRITERS: usize = 64;
-const SEGMENT_OCTETS: u64 = 16 * 1024 * 1024;
+const SEGMENT_MIB_DEFAULT: u64 = 16;
+
+/// The shard's shape.
+#[derive(Clone, Copy)]
+struct Shape {
+    message_octets: usize,
+    segment_mib: u64,
+}
 
 fn meta(ordinal: u64) -> MessageMeta {
     MessageMeta {
@@ -47,7 +58,7 @@ struct Row {
     checkpoint_hold_ms: f64,
 }
 
-async fn measure(messages: u64) -> Row {
+async fn measure(messages: u64, shape: Shape) -> Row {
     let root = std::env::var("POSTERN_BENCH_DIR").unwrap_or_else(|_| "/tmp".into());
     let directory = tempfile::Builder::new()
         .prefix("postern-compaction-")
@@ -55,7 +66,7 @@ async fn measure(messages: u64) -> Row {
         .expect("bench directory");
     let mut config = LogConfig::new(0);
     config.fsync_mode = FsyncMode::UnsafeNone;
-    config.segment_octets_max = SEGMENT_OCTETS;
+    config.segment_octets_max = shape.segment_mib * 1024 * 1024;
     config.checkpoint_interval_octets = 0;
     config.compaction_interval_octets = 0;
     config.compaction_octets_per_sec = 0;
@@ -67,7 +78,7 @@ async fn measure(messages: u64) -> Row {
         &store,
         &mailboxes,
         0..messages,
-        MESSAGE_OCTETS,
+        shape.message_octets,
         WRITERS,
         meta,
     )
@@ -105,6 +116,10 @@ async fn measure(messages: u64) -> Row {
 
 fn main() {
     let mut sizes = MESSAGES_DEFAULT.to_vec();
+    let mut shape = Shape {
+        message_octets: MESSAGE_OCTETS_DEFAULT,
+        segment_mib: SEGMENT_MIB_DEFAULT,
+    };
     for (flag, value) in ARGUMENTS.pairs() {
         match flag.as_str() {
             "--messages" => {
@@ -113,12 +128,15 @@ fn main() {
                     .map(|size| ARGUMENTS.parse(&flag, size))
                     .collect()
             }
+            "--message-octets" => shape.message_octets = ARGUMENTS.parse(&flag, &value),
+            "--segment-mib" => shape.segment_mib = ARGUMENTS.parse(&flag, &value),
             _ => ARGUMENTS.fail(&format!("unknown flag {flag}")),
         }
     }
     println!(
         "accounts of {MESSAGES_PER_ACCOUNT} messages in {MAILBOXES_PER_ACCOUNT} mailboxes, \
-         {MESSAGE_OCTETS}-octet messages, 16 MiB segments, 2 of 3 of the oldest fifth expunged\n"
+         {}-octet messages, {} MiB segments, 2 of 3 of the oldest fifth expunged\n",
+        shape.message_octets, shape.segment_mib
     );
     println!(
         "| messages written | index entries | segments rewritten | pass s | longest hold ms | \
@@ -129,7 +147,7 @@ fn main() {
         let executor = glommio::LocalExecutorBuilder::default()
             .make()
             .expect("executor");
-        let row = executor.run(measure(messages));
+        let row = executor.run(measure(messages, shape));
         println!(
             "| {messages} | {} | {} | {:.2} | {:.2} | {:.2} |",
             row.index_entries, row.segments, row.seconds, row.hold_ms, row.checkpoint_hold_ms
