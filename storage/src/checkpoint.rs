@@ -202,10 +202,21 @@ pub(crate) fn encode_state_as(state: &State, layout: Layout, out: &mut Vec<u8>) 
 pub(crate) struct BodyCursor {
     /// The state's header is written.
     started: bool,
-    /// The next mailbox to encode: its account, and its number (`None`: the account's
-    /// head is not written yet).
-    next: Option<(AccountKey, Option<u32>)>,
+    /// What comes next; `None` once every account is in (or before the start).
+    next: Option<Next>,
     done: bool,
+}
+
+/// The next part of a body encoded in pieces.
+#[derive(Debug, Clone, Copy)]
+enum Next {
+    AccountHead(AccountKey),
+    /// A mailbox's messages from position `entry` on (`None`: its head first).
+    Mailbox {
+        account: AccountKey,
+        mailbox: u32,
+        entry: Option<usize>,
+    },
 }
 
 impl BodyCursor {
@@ -214,9 +225,10 @@ impl BodyCursor {
     }
 }
 
-/// Encodes the next piece of a checkpoint body (`encode_body`'s bytes, in order): whole
-/// mailboxes until about `octets` are written, then the salts once every account is in.
-/// The caller keeps the state from changing between pieces (`Store::write_checkpoint`
+/// Encodes the next piece of a checkpoint body (`encode_body`'s bytes, in order): about
+/// `octets` of it, split anywhere between account heads, mailbox heads and messages (at
+/// least one of them per piece, so the pieces end), then the salts once every account is
+/// in. The caller keeps the state from changing between pieces (`Store::write_checkpoint`
 /// holds back the application of records meanwhile); the pieces then make the same bytes
 /// as `encode_body` of that state.
 pub(crate) fn encode_body_piece(
@@ -235,41 +247,72 @@ pub(crate) fn encode_body_piece(
     if !cursor.started {
         encode_state_head(state, &mut writer);
         cursor.started = true;
-        cursor.next = state.accounts.keys().next().map(|key| (*key, None));
-    }
-    while let Some((key, mailbox_from)) = cursor.next {
-        let Some(account) = state.accounts.get(&key) else {
-            unreachable!("the state does not change between pieces");
-        };
-        if mailbox_from.is_none() {
-            encode_account_head(account, &mut writer);
-        }
-        // Every piece encodes at least one mailbox or account head, so the pieces end.
-        let mut mailboxes = account
-            .mailboxes
-            .range(mailbox_from.unwrap_or(0)..)
-            .peekable();
-        while let Some((_, mailbox)) = mailboxes.next() {
-            encode_mailbox(mailbox, layout, &mut writer);
-            if writer.len() >= stop
-                && let Some((next, _)) = mailboxes.peek()
-            {
-                cursor.next = Some((key, Some(**next)));
-                return;
-            }
-        }
-        let after = (std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded);
         cursor.next = state
             .accounts
-            .range(after)
+            .keys()
             .next()
-            .map(|(key, _)| (*key, None));
+            .map(|key| Next::AccountHead(*key));
+    }
+    let unchanged = "the state does not change between pieces";
+    while let Some(next) = cursor.next {
+        cursor.next = match next {
+            Next::AccountHead(key) => {
+                let account = state.accounts.get(&key).expect(unchanged);
+                encode_account_head(account, &mut writer);
+                after_mailbox(state, key, None)
+            }
+            Next::Mailbox {
+                account,
+                mailbox: number,
+                entry,
+            } => {
+                let accounts = state.accounts.get(&account);
+                let mailbox = accounts.and_then(|a| a.mailboxes.get(&number));
+                let mailbox = mailbox.expect(unchanged);
+                let from = match entry {
+                    Some(from) => from,
+                    None => {
+                        encode_mailbox_head(mailbox, layout, &mut writer);
+                        0
+                    }
+                };
+                let room = stop.saturating_sub(writer.len()) / index_codec::ENTRY_OCTETS_MIN;
+                let to = (from + room.max(1)).min(mailbox.index.len());
+                index_codec::encode_entries(&mailbox.index, from..to, layout.version, &mut writer);
+                match to < mailbox.index.len() {
+                    true => Some(Next::Mailbox {
+                        account,
+                        mailbox: number,
+                        entry: Some(to),
+                    }),
+                    false => after_mailbox(state, account, Some(number)),
+                }
+            }
+        };
         if writer.len() >= stop && cursor.next.is_some() {
             return;
         }
     }
     encode_salts(salts, &mut writer);
     cursor.done = true;
+}
+
+/// What follows mailbox `after` of `account` (its head, with `None`): the account's next
+/// mailbox, or the next account's head.
+fn after_mailbox(state: &State, account: AccountKey, after: Option<u32>) -> Option<Next> {
+    use std::ops::Bound::{Excluded, Unbounded};
+    let mailboxes = state.accounts.get(&account).map(|a| &a.mailboxes);
+    let from = after.map_or(Unbounded, Excluded);
+    let mailbox = mailboxes.and_then(|m| m.range((from, Unbounded)).next());
+    if let Some((number, _)) = mailbox {
+        return Some(Next::Mailbox {
+            account,
+            mailbox: *number,
+            entry: None,
+        });
+    }
+    let next = state.accounts.range((Excluded(account), Unbounded)).next();
+    next.map(|(key, _)| Next::AccountHead(*key))
 }
 
 /// What comes before the accounts: the ingest counter, per-partition account numbers, and
@@ -303,6 +346,13 @@ fn encode_account_head(account: &Account, writer: &mut Writer<'_>) {
 }
 
 fn encode_mailbox(mailbox: &Mailbox, layout: Layout, writer: &mut Writer<'_>) {
+    encode_mailbox_head(mailbox, layout, writer);
+    let entries = 0..mailbox.index.len();
+    index_codec::encode_entries(&mailbox.index, entries, layout.version, writer);
+}
+
+/// A mailbox up to its messages (their count included).
+fn encode_mailbox_head(mailbox: &Mailbox, layout: Layout, writer: &mut Writer<'_>) {
     writer.u32(mailbox.key.mailbox);
     writer.text(&mailbox.name);
     writer.u32(mailbox.uid_validity);
@@ -315,7 +365,7 @@ fn encode_mailbox(mailbox: &Mailbox, layout: Layout, writer: &mut Writer<'_>) {
         mailbox.expunged.encode(writer);
     }
     index_codec::encode_keywords(&mailbox.keywords, writer);
-    index_codec::encode_index(&mailbox.index, layout.version, writer);
+    writer.u32(mailbox.index.len() as u32);
 }
 
 /// Encodes a checkpoint body: the state, then the salt of every segment up to the one holding
@@ -742,7 +792,8 @@ mod tests {
         state
     }
 
-    /// A body encoded in pieces, however small, is the body encoded whole.
+    /// A body encoded in pieces, however small (down to a message each), is the body encoded
+    /// whole.
     #[test]
     fn pieces_make_the_whole_body() {
         let mut state = sample_state();
@@ -754,6 +805,10 @@ mod tests {
         state.accounts.extend(second);
         assert_eq!(state.accounts.len(), 2);
         let salts = [(1, 7), (2, 9)];
+        let accounts = state.accounts.values();
+        let mailboxes = accounts.flat_map(|account| account.mailboxes.values());
+        let messages: usize = mailboxes.map(|mailbox| mailbox.index.len()).sum();
+        assert!(messages > 4);
         let mut whole = Vec::new();
         encode_body(&state, &salts, &mut whole);
         for piece in [0, 1, 100, 1 << 20] {
@@ -766,6 +821,8 @@ mod tests {
             }
             assert_eq!(body, whole, "pieces of {piece}");
             assert!(pieces > 1 || piece == 1 << 20, "{pieces} pieces of {piece}");
+            // Tiny pieces split mailboxes: a message each.
+            assert!(piece > 1 || pieces > messages, "{pieces} pieces of {piece}");
         }
     }
 

@@ -481,7 +481,7 @@ pub(crate) mod checkpoint {
 
     /// Octets of an entry without extra extents: format version 1, then 2 (save date).
     const ENTRY_OCTETS_MIN_V1: usize = 50;
-    const ENTRY_OCTETS_MIN: usize = 58;
+    pub(crate) const ENTRY_OCTETS_MIN: usize = 58;
 
     fn extent(writer: &mut Writer<'_>, extent: &PackedExtent) {
         writer.u32(extent.sequence);
@@ -499,9 +499,14 @@ pub(crate) mod checkpoint {
 
     /// The index in checkpoint format `version`: version 1 had no save dates and no shared
     /// state (written only by tests of old checkpoints).
-    pub(crate) fn encode_index(index: &MessageIndex, version: u16, writer: &mut Writer<'_>) {
-        writer.u32(index.entries.len() as u32);
-        for entry in &index.entries {
+    /// The messages at positions `range` of an index (its count is written before them).
+    pub(crate) fn encode_entries(
+        index: &MessageIndex,
+        range: std::ops::Range<usize>,
+        version: u16,
+        writer: &mut Writer<'_>,
+    ) {
+        for entry in index.entries.get(range).unwrap_or_default() {
             // The fixed fields go in one piece: a checkpoint encodes every entry of the shard
             // while it holds the shard.
             let mut fixed = Fixed::<ENTRY_OCTETS_MIN>::default();

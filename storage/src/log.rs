@@ -54,7 +54,7 @@ pub struct LogConfig {
     /// 0 runs it only on request (`Store::compact`).
     pub compaction_interval_octets: u64,
     /// A checkpoint encodes the state in pieces of about this many octets, applying no
-    /// record meanwhile (at least one mailbox per piece; tests use tiny pieces).
+    /// record meanwhile (at least one message or head per piece; tests use tiny pieces).
     pub checkpoint_piece_octets: usize,
     /// Index entries compaction walks in one synchronous step before it yields (at least 1;
     /// tests use small values to interleave other work with its walks).
