@@ -179,14 +179,6 @@ pub(crate) fn encode_state_as(state: &State, layout: Layout, out: &mut Vec<u8>) 
         layout.version >= 2 || !layout.history,
         "version 1 bodies have no expunge histories"
     );
-    // One allocation for the bulk of it (the shard is held while it is encoded).
-    let entries: usize = state
-        .accounts
-        .values()
-        .flat_map(|account| account.mailboxes.values())
-        .map(|mailbox| index_codec::encoded_octets_min(&mailbox.index))
-        .sum();
-    out.reserve(entries);
     let mut writer = Writer::new(out);
     encode_state_head(state, &mut writer);
     for account in state.accounts.values() {

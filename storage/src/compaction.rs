@@ -170,6 +170,14 @@ impl Users {
     }
 }
 
+/// Whether a walk of the index lets the shard's other work run between its slices.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slicing {
+    Paused,
+    /// In one synchronous step (a walk that had to start over too often).
+    Whole,
+}
+
 /// Where a walk of the index stands: the next message to visit is the first with a UID at
 /// least `uid` in the first mailbox at or after `mailbox` (mailbox numbers are never reused,
 /// and the maps are ordered, so a walk resumes where it stopped whatever changed meanwhile).
@@ -259,24 +267,48 @@ impl<D: Disk + 'static> Store<D> {
     async fn live_octets_by_segment(&self, report: &mut CompactionReport) -> BTreeMap<u64, u64> {
         let mut live: BTreeMap<u64, u64> = BTreeMap::new();
         let mut shared_seen: HashSet<Location> = HashSet::new();
-        let mut position = WalkPosition::START;
-        loop {
-            let started = Instant::now();
-            let step = self.walk_slice(&mut position, |_, index, entry| {
-                let shared = entry.shared();
-                index.locations_of(entry, |location, kind| {
-                    if let LocationKind::Content(octets) = kind
-                        && (!shared || shared_seen.insert(location))
-                    {
-                        *live.entry(location.sequence).or_insert(0) += u64::from(octets);
-                    }
-                });
+        let visit = |_: MailboxKey, index: &MessageIndex, entry: &MessageEntry| {
+            let shared = entry.shared();
+            index.locations_of(entry, |location, kind| {
+                if let LocationKind::Content(octets) = kind
+                    && (!shared || shared_seen.insert(location))
+                {
+                    *live.entry(location.sequence).or_insert(0) += u64::from(octets);
+                }
             });
-            report.longest_hold = report.longest_hold.max(started.elapsed());
-            if step.is_break() {
-                return live;
+        };
+        let held = |step| report.longest_hold = report.longest_hold.max(step);
+        self.walk_in_slices(Slicing::Paused, held, visit, || true)
+            .await;
+        live
+    }
+
+    /// Walks the whole index, in slices with a pause between them unless `slicing` is
+    /// `Whole`, telling `held` how long each slice took. After each pause `go_on` says
+    /// whether the walk is still worth finishing; false if it was abandoned.
+    async fn walk_in_slices(
+        &self,
+        slicing: Slicing,
+        mut held: impl FnMut(Duration),
+        mut visit: impl FnMut(MailboxKey, &MessageIndex, &MessageEntry),
+        mut go_on: impl FnMut() -> bool,
+    ) -> bool {
+        let mut position = WalkPosition::START;
+        let mut started = Instant::now();
+        loop {
+            if self.walk_slice(&mut position, &mut visit).is_break() {
+                held(started.elapsed());
+                return true;
             }
+            if slicing == Slicing::Whole {
+                continue;
+            }
+            held(started.elapsed());
             glommio::timer::sleep(SLICE_PAUSE).await;
+            if !go_on() {
+                return false;
+            }
+            started = Instant::now();
         }
     }
 
@@ -305,21 +337,15 @@ impl<D: Disk + 'static> Store<D> {
                 let entries = mailbox.index.entries();
                 let entries = &entries[entries.partition_point(|entry| entry.uid < first_uid)..];
                 if entries.len() >= budget {
-                    for entry in &entries[..budget] {
+                    let slice = &entries[..budget];
+                    for entry in slice {
                         visit(key, &mailbox.index, entry);
                     }
-                    *position = match entries.get(budget) {
-                        Some(next) => WalkPosition {
-                            mailbox: key,
-                            uid: next.uid,
-                        },
-                        None => WalkPosition {
-                            mailbox: MailboxKey {
-                                account: key.account,
-                                mailbox: key.mailbox.saturating_add(1),
-                            },
-                            uid: 0,
-                        },
+                    // Resumes after the last one visited (UIDs stop below u32::MAX).
+                    let last = slice.last().map_or(0, |entry| entry.uid);
+                    *position = WalkPosition {
+                        mailbox: key,
+                        uid: last.saturating_add(1),
                     };
                     return ControlFlow::Continue(());
                 }
@@ -339,44 +365,37 @@ impl<D: Disk + 'static> Store<D> {
     /// restarts it runs in one synchronous step.
     async fn live_in(&self, sequence: u64, progress: &Progress) -> Live {
         let mut restarts = 0;
-        'walk: loop {
+        loop {
+            let copies_applied = self.state.borrow().copies_applied;
             let mut live = Live {
-                copies_applied: self.state.borrow().copies_applied,
+                copies_applied,
                 ..Live::default()
             };
-            let mut position = WalkPosition::START;
-            loop {
-                let started = Instant::now();
-                let step = loop {
-                    let step = self.walk_slice(&mut position, |key, index, entry| {
-                        let mut uses = false;
-                        index.locations_of(entry, |location, kind| {
-                            if location.sequence == sequence {
-                                uses = true;
-                                match kind {
-                                    LocationKind::Commit => live.commits.push(location.offset),
-                                    LocationKind::Content(_) => live.content.push(location.offset),
-                                }
-                            }
-                        });
-                        if uses {
-                            live.users.add(key, entry.uid);
+            let visit = |key: MailboxKey, index: &MessageIndex, entry: &MessageEntry| {
+                let mut uses = false;
+                index.locations_of(entry, |location, kind| {
+                    if location.sequence == sequence {
+                        uses = true;
+                        match kind {
+                            LocationKind::Commit => live.commits.push(location.offset),
+                            LocationKind::Content(_) => live.content.push(location.offset),
                         }
-                    });
-                    if step.is_break() || restarts < WALK_RESTARTS_MAX {
-                        break step;
                     }
-                };
-                progress.held(started.elapsed());
-                if step.is_break() {
-                    break;
+                });
+                if uses {
+                    live.users.add(key, entry.uid);
                 }
-                glommio::timer::sleep(SLICE_PAUSE).await;
-                if self.state.borrow().copies_applied != live.copies_applied {
-                    restarts += 1;
-                    progress.restarts.set(progress.restarts.get() + 1);
-                    continue 'walk;
-                }
+            };
+            let slicing = match restarts < WALK_RESTARTS_MAX {
+                true => Slicing::Paused,
+                false => Slicing::Whole,
+            };
+            let unchanged = || self.state.borrow().copies_applied == copies_applied;
+            let held = |step| progress.held(step);
+            if !self.walk_in_slices(slicing, held, visit, unchanged).await {
+                restarts += 1;
+                progress.restarts.set(progress.restarts.get() + 1);
+                continue;
             }
             for locations in [&mut live.content, &mut live.commits] {
                 locations.sort_unstable();
@@ -655,35 +674,34 @@ impl<D: Disk + 'static> Store<D> {
         }
         assert_eq!(written + buffer.len() as u64, plan.records_start);
         for kept in &plan.kept {
-            let offset = written + buffer.len() as u64;
-            let (old_offset, framed) = match kept {
-                Kept::Copied { old, framed } => (*old, *framed),
+            let context = FrameContext {
+                salt,
+                offset: written + buffer.len() as u64,
+            };
+            match kept {
                 Kept::Tombstone { framed, tombstone } => {
-                    let context = FrameContext { salt, offset };
                     let encoded = record::encode(tombstone, context, &mut buffer);
                     assert_eq!(encoded, *framed, "a tombstone's size does not change");
-                    if buffer.len() >= COMPACTION_WRITE_OCTETS {
-                        written += self.flush_output(output, written, &mut buffer).await?;
-                    }
-                    continue;
                 }
-            };
-            let bytes = old.read_at(old_offset, framed).await?;
-            let context = FrameContext {
-                salt: old_salt,
-                offset: old_offset,
-            };
-            if bytes.len() != framed || record::decode_frame(&bytes, context).is_err() {
-                return Err(DiskError::Io {
-                    operation: "compaction read",
-                    detail: format!("segment {sequence} changed under compaction at {old_offset}"),
-                });
+                Kept::Copied { old: at, framed } => {
+                    let bytes = old.read_at(*at, *framed).await?;
+                    let old_context = FrameContext {
+                        salt: old_salt,
+                        offset: *at,
+                    };
+                    if bytes.len() != *framed || record::decode_frame(&bytes, old_context).is_err()
+                    {
+                        return Err(DiskError::Io {
+                            operation: "compaction read",
+                            detail: format!("segment {sequence} changed under compaction at {at}"),
+                        });
+                    }
+                    let start = buffer.len();
+                    buffer.extend_from_slice(&bytes);
+                    let header_crc = record::header_checksum(&buffer[start..start + 12], context);
+                    buffer[start + 12..start + 16].copy_from_slice(&header_crc.to_le_bytes());
+                }
             }
-            let start = buffer.len();
-            buffer.extend_from_slice(&bytes);
-            let new_context = FrameContext { salt, offset };
-            let header_crc = record::header_checksum(&buffer[start..start + 12], new_context);
-            buffer[start + 12..start + 16].copy_from_slice(&header_crc.to_le_bytes());
             if buffer.len() >= COMPACTION_WRITE_OCTETS {
                 written += self.flush_output(output, written, &mut buffer).await?;
             }

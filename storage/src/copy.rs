@@ -285,10 +285,7 @@ impl State {
             advance_modseq(from, moved)?;
             let ranges = compact_ranges(taken.iter().map(|(uid, _, _)| *uid));
             for entry in from.remove(moved, &ranges) {
-                account.usage_octets = account
-                    .usage_octets
-                    .saturating_sub(u64::from(entry.size_octets));
-                account.usage_messages = account.usage_messages.saturating_sub(1);
+                account.forget_usage_of(&entry);
             }
             changed[1] = Some(copy.source);
         }

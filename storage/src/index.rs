@@ -153,16 +153,6 @@ pub struct MessageIndex {
 }
 
 impl MessageIndex {
-    /// Calls `visit` with every extent and commit location (segment, offset) of the index,
-    /// and whether the message may share it with another (COPY): such a location can be
-    /// visited more than once, here or in another mailbox.
-    pub fn for_each_location(&self, mut visit: impl FnMut(Location, LocationKind, bool)) {
-        for entry in &self.entries {
-            let shared = entry.shared();
-            self.locations_of(entry, |location, kind| visit(location, kind, shared));
-        }
-    }
-
     /// Calls `visit` with the commit location of `entry` and the first data octet of each of
     /// its non-empty extents, without allocating.
     pub fn locations_of(
@@ -497,9 +487,9 @@ pub(crate) mod checkpoint {
         })
     }
 
-    /// The index in checkpoint format `version`: version 1 had no save dates and no shared
-    /// state (written only by tests of old checkpoints).
-    /// The messages at positions `range` of an index (its count is written before them).
+    /// The messages at positions `range` of an index (its count is written before them), in
+    /// checkpoint format `version`: version 1 had no save dates and no shared state (written
+    /// only by tests of old checkpoints).
     pub(crate) fn encode_entries(
         index: &MessageIndex,
         range: std::ops::Range<usize>,
@@ -508,7 +498,7 @@ pub(crate) mod checkpoint {
     ) {
         for entry in index.entries.get(range).unwrap_or_default() {
             // The fixed fields go in one piece: a checkpoint encodes every entry of the shard
-            // while it holds the shard.
+            // while writers wait.
             let mut fixed = Fixed::<ENTRY_OCTETS_MIN>::default();
             fixed.put(entry.uid.to_le_bytes());
             fixed.put([entry.flags.0]);
@@ -789,7 +779,12 @@ mod tests {
         assert_eq!(copy.internal_date_secs, source.internal_date_secs);
         assert!(copy.shared() && copy.unreadable());
         let mut visited = Vec::new();
-        index.for_each_location(|location, kind, shared| visited.push((location, kind, shared)));
+        for entry in index.entries() {
+            let shared = entry.shared();
+            index.locations_of(entry, |location, kind| {
+                visited.push((location, kind, shared))
+            });
+        }
         assert_eq!(visited.len(), 4, "commit and three extents");
         assert!(visited.iter().all(|(_, _, shared)| *shared));
         assert_eq!(std::mem::size_of::<MessageEntry>(), 64);

@@ -105,6 +105,15 @@ impl Account {
         (self.quota_octets_max > 0 && octets_total > self.quota_octets_max)
             || (self.quota_messages_max > 0 && messages_total > self.quota_messages_max)
     }
+
+    /// Takes a message that is gone (expunged, moved away, its mailbox deleted) out of the
+    /// usage.
+    pub(crate) fn forget_usage_of(&mut self, entry: &MessageEntry) {
+        self.usage_octets = self
+            .usage_octets
+            .saturating_sub(u64::from(entry.size_octets));
+        self.usage_messages = self.usage_messages.saturating_sub(1);
+    }
 }
 
 /// Usage an appended record will add when applied, counted by the quota check meanwhile
@@ -280,10 +289,7 @@ impl State {
                     .ok_or(Anomaly::Missing)?;
                 advance_modseq(target, *modseq)?;
                 for entry in target.remove(*modseq, uids) {
-                    account.usage_octets = account
-                        .usage_octets
-                        .saturating_sub(u64::from(entry.size_octets));
-                    account.usage_messages = account.usage_messages.saturating_sub(1);
+                    account.forget_usage_of(&entry);
                 }
                 Ok(Some(*mailbox))
             }
@@ -340,10 +346,7 @@ impl State {
                     .ok_or(Anomaly::Missing)?;
                 account.names.remove(&removed.name);
                 for entry in removed.index.entries() {
-                    account.usage_octets = account
-                        .usage_octets
-                        .saturating_sub(u64::from(entry.size_octets));
-                    account.usage_messages = account.usage_messages.saturating_sub(1);
+                    account.forget_usage_of(entry);
                 }
                 // Sessions waiting on it learn it is gone.
                 removed.changes.notify();
@@ -525,18 +528,14 @@ impl State {
             return found;
         }
         for account in self.accounts.values_mut() {
+            let mut gone = Vec::new();
             for mailbox in account.mailboxes.values_mut() {
-                let ghosts: Vec<UidRange> = mailbox
-                    .index
-                    .entries()
-                    .iter()
-                    .filter(|entry| entry.ghost())
-                    .map(|entry| UidRange::one(entry.uid))
-                    .collect();
-                if ghosts.is_empty() {
+                let ghosts = mailbox.index.entries().iter().filter(|entry| entry.ghost());
+                let ranges = compact_ranges(ghosts.map(|entry| entry.uid));
+                if ranges.is_empty() {
                     continue;
                 }
-                for entry in mailbox.index.remove(&ghosts) {
+                for entry in mailbox.index.remove(&ranges) {
                     let location = Location {
                         sequence: u64::from(entry.commit_sequence),
                         offset: u64::from(entry.commit_offset),
@@ -546,11 +545,11 @@ impl State {
                         entry.uid, mailbox.name
                     );
                     found.push((location, what));
-                    account.usage_octets = account
-                        .usage_octets
-                        .saturating_sub(u64::from(entry.size_octets));
-                    account.usage_messages = account.usage_messages.saturating_sub(1);
+                    gone.push(entry);
                 }
+            }
+            for entry in &gone {
+                account.forget_usage_of(entry);
             }
         }
         self.tombstones_applied = 0;

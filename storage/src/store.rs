@@ -60,7 +60,7 @@ struct Checkpoints {
     compaction_started_at_octets: u64,
     /// The last background checkpoint's failure, if it failed.
     failure: Option<DiskError>,
-    /// How long the last checkpoint held the shard (its synchronous encode of the state).
+    /// How long the last checkpoint held the shard: the longest piece of its encode.
     last_hold: std::time::Duration,
 }
 
@@ -243,8 +243,9 @@ impl<D: Disk + 'static> Store<D> {
     async fn write_checkpoint(&self) -> Result<Location, DiskError> {
         // A large body's pages are touched first, in slices between which the shard's other
         // work runs: on a fresh allocation of tens of megabytes the page faults cost more
-        // than the encode itself (10x at a million messages), and the encode below holds
-        // the shard. A small one (under two slices) is not worth the pauses.
+        // than the encode itself (10x at a million messages), and every piece of the encode
+        // below holds the shard while writers wait for all of them. A small body (under two
+        // slices) is not worth the pauses.
         let mut body = Vec::with_capacity(checkpoint::body_octets_estimate(&self.state.borrow()));
         while body.capacity() >= 2 * CHECKPOINT_PREFAULT_OCTETS && body.len() < body.capacity() {
             let piece = (body.capacity() - body.len()).min(CHECKPOINT_PREFAULT_OCTETS);
@@ -368,8 +369,8 @@ impl<D: Disk + 'static> Store<D> {
         self.checkpoints.borrow().failure.clone()
     }
 
-    /// How long the last checkpoint held the shard: the synchronous encode of the whole
-    /// state (benchmarks; docs/STORAGE.md, "What remains").
+    /// How long the last checkpoint held the shard: the longest piece of its encode (writers
+    /// wait for all of it; benchmarks, docs/STORAGE.md "Checkpoints").
     pub fn last_checkpoint_hold(&self) -> std::time::Duration {
         self.checkpoints.borrow().last_hold
     }
@@ -483,14 +484,8 @@ impl<D: Disk + 'static> Store<D> {
 
     /// `apply_durable`, waiting first while a checkpoint holds application back.
     pub(crate) async fn apply_durable_now(&self) {
-        loop {
-            let generation = self.thawed.generation();
-            if !self.frozen.get() {
-                self.apply_durable();
-                return;
-            }
-            self.thawed.changed(generation).await;
-        }
+        self.until_thawed().await;
+        self.apply_durable();
     }
 
     /// Waits until no checkpoint holds application back (then, until the caller's next
