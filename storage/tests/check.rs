@@ -8,6 +8,9 @@ use postern_storage::sim::Rng;
 use postern_storage::{LogConfig, MessageMeta, SpecialUse, Store};
 use std::path::Path;
 
+mod common;
+use common::account_with;
+
 fn config() -> LogConfig {
     let mut config = LogConfig::new(1);
     config.segment_octets_max = 1024 * 1024;
@@ -169,15 +172,8 @@ fn verify_is_clean_on_a_log_with_copies_and_moves() {
             config.compaction_live_percent_max = 90;
             let disk = FileDisk::new(&path, 1).expect("disk");
             let (store, _) = Store::open(disk, config).await.expect("open");
-            let (account, _) = store
-                .create_account(9, "dave@example.org", 0, 0)
-                .await
-                .expect("account");
-            let (inbox, _) = store.create_mailbox(account, "INBOX").await.expect("inbox");
-            let (archive, _) = store
-                .create_mailbox(account, "Archive")
-                .await
-                .expect("archive");
+            let names = ["INBOX", "Archive"];
+            let [inbox, archive] = account_with(&store, 9, "dave@example.org", (0, 0), names).await;
             for id in 0..30 {
                 let mut writer = store.begin_message(9);
                 writer.write(&content(id)).await.expect("write");

@@ -6,6 +6,9 @@ use postern_storage::sim::{Faults, SimDisk, run};
 use postern_storage::{LogConfig, MailboxKey, MessageMeta, Store, Uid, UidRange};
 use std::rc::Rc;
 
+mod common;
+use common::account_with;
+
 fn config(cache_octets: usize) -> LogConfig {
     let mut config = LogConfig::new(0);
     config.segment_octets_max = 512 * 1024;
@@ -47,11 +50,7 @@ fn compaction_drops_the_rewritten_segments_entries_and_reads_stay_right() {
         let (store, _) = Store::open(SimDisk::new(Faults::default()), config(1 << 20))
             .await
             .expect("open");
-        let (account, _) = store
-            .create_account(2, "gus@example.org", 0, 0)
-            .await
-            .expect("account");
-        let (inbox, _) = store.create_mailbox(account, "INBOX").await.expect("inbox");
+        let [inbox] = account_with(&store, 2, "gus@example.org", (0, 0), ["INBOX"]).await;
         // Segment 1 fills with 20 KB messages; the last ones seal it and go to segment 2.
         let mut uids = Vec::new();
         for id in 1..=30 {
@@ -113,11 +112,7 @@ fn a_zero_capacity_cache_keeps_nothing_and_reads_still_work() {
         let (store, _) = Store::open(SimDisk::new(Faults::default()), config(0))
             .await
             .expect("open");
-        let (account, _) = store
-            .create_account(2, "hal@example.org", 0, 0)
-            .await
-            .expect("account");
-        let (inbox, _) = store.create_mailbox(account, "INBOX").await.expect("inbox");
+        let [inbox] = account_with(&store, 2, "hal@example.org", (0, 0), ["INBOX"]).await;
         let uid = append(&store, inbox, 7).await;
         let commit = store.read_commit(inbox, uid).await.expect("commit");
         assert_eq!(commit.parse, meta(7).parse);

@@ -10,6 +10,9 @@ use postern_storage::{
 };
 use std::rc::Rc;
 
+mod common;
+use common::account_with;
+
 fn config() -> LogConfig {
     let mut config = LogConfig::new(0);
     config.segment_octets_max = 512 * 1024;
@@ -55,15 +58,8 @@ async fn read_all(store: &Store<SimDisk>, mailbox: MailboxKey, uid: Uid) -> Vec<
 
 /// An account with INBOX and Archive.
 async fn setup(store: &Store<SimDisk>, quotas: (u64, u64)) -> (MailboxKey, MailboxKey) {
-    let (account, _) = store
-        .create_account(4, "erin@example.org", quotas.0, quotas.1)
-        .await
-        .expect("account");
-    let (inbox, _) = store.create_mailbox(account, "INBOX").await.expect("inbox");
-    let (archive, _) = store
-        .create_mailbox(account, "Archive")
-        .await
-        .expect("archive");
+    let names = ["INBOX", "Archive"];
+    let [inbox, archive] = account_with(store, 4, "erin@example.org", quotas, names).await;
     (inbox, archive)
 }
 

@@ -6,6 +6,9 @@ use postern_storage::sim::{Faults, SimDisk, run};
 use postern_storage::{LogConfig, MailboxKey, MessageMeta, Store, StoreError, UidRange};
 use std::rc::Rc;
 
+mod common;
+use common::account_with;
+
 fn config() -> LogConfig {
     let mut config = LogConfig::new(0);
     config.salt_seed = Some(5);
@@ -52,11 +55,7 @@ fn concurrent_appends_stop_exactly_at_the_message_quota() {
         let (store, _) = Store::open(SimDisk::new(Faults::default()), config())
             .await
             .expect("open");
-        let (account, _) = store
-            .create_account(1, "ida@example.org", 0, 10)
-            .await
-            .expect("account");
-        let (inbox, _) = store.create_mailbox(account, "INBOX").await.expect("inbox");
+        let [inbox] = account_with(&store, 1, "ida@example.org", (0, 10), ["INBOX"]).await;
         assert_eq!(race(&store, inbox, 25, 100).await, (10, 15));
         let status = store.status(inbox).expect("status");
         assert_eq!(status.messages, 10);
@@ -76,15 +75,8 @@ fn concurrent_appends_and_copies_stop_at_the_octet_quota() {
         let (store, _) = Store::open(SimDisk::new(Faults::default()), config())
             .await
             .expect("open");
-        let (account, _) = store
-            .create_account(1, "jon@example.org", 10_000, 0)
-            .await
-            .expect("account");
-        let (inbox, _) = store.create_mailbox(account, "INBOX").await.expect("inbox");
-        let (archive, _) = store
-            .create_mailbox(account, "Archive")
-            .await
-            .expect("archive");
+        let names = ["INBOX", "Archive"];
+        let [inbox, archive] = account_with(&store, 1, "jon@example.org", (10_000, 0), names).await;
         // 4,000 octets stored; then a copy of it (4,000) races appends of 1,000 each:
         // 2,000 octets of room remain whatever wins, never more.
         append(Rc::clone(&store), inbox, 4_000)
@@ -104,7 +96,7 @@ fn concurrent_appends_and_copies_stop_at_the_octet_quota() {
         let usage = store
             .state()
             .accounts
-            .get(&account)
+            .get(&inbox.account)
             .map(|account| account.usage_octets)
             .expect("account");
         match copied {
