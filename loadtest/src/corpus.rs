@@ -96,6 +96,17 @@ pub struct MessageId {
 }
 
 impl MessageId {
+    /// The id of a task's next send: `sequence`, which then moves on.
+    pub fn next(seed: u64, task: u32, sequence: &mut u64) -> Self {
+        let id = Self {
+            seed,
+            task,
+            sequence: *sequence,
+        };
+        *sequence += 1;
+        id
+    }
+
     fn write(&self, out: &mut [u8]) {
         let text = format!(
             "{:016x}.{:08x}.{:016x}",

@@ -150,12 +150,7 @@ impl Client {
             .expect("delivery runs have a corpus")
             .pick(&mut self.rng);
         self.choose_recipients();
-        let id = MessageId {
-            seed: shared.scenario.seed,
-            task: self.task,
-            sequence: self.sequence,
-        };
-        self.sequence += 1;
+        let id = MessageId::next(shared.scenario.seed, self.task, &mut self.sequence);
         let session = self.session.as_mut().expect("connected above");
         let transaction = transaction(
             &shared,

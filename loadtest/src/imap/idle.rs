@@ -61,12 +61,7 @@ pub async fn task(shared: Arc<Shared>, task: u32) -> Recorder {
                 }
             }
         }
-        let id = MessageId {
-            seed: scenario.seed,
-            task,
-            sequence,
-        };
-        sequence += 1;
+        let id = MessageId::next(scenario.seed, task, &mut sequence);
         let connected = pair.as_mut().expect("connected above");
         let work = deliver_and_wait(&shared, target, connected, &mut out, &mut rng, user, id);
         match tokio::time::timeout(timeout, work).await {

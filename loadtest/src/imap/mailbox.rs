@@ -48,12 +48,7 @@ pub async fn task(shared: Arc<Shared>, task: u32) -> Recorder {
             }
         }
         let connected = client.as_mut().expect("connected above");
-        let id = MessageId {
-            seed: scenario.seed,
-            task,
-            sequence,
-        };
-        sequence += 1;
+        let id = MessageId::next(scenario.seed, task, &mut sequence);
         let mut steps = Steps {
             recorder: &mut recorder,
             shared: &shared,

@@ -459,12 +459,7 @@ pub async fn task(shared: Arc<Shared>, task: u32) -> Recorder {
                 }
             }
         };
-        let id = MessageId {
-            seed: scenario.seed,
-            task,
-            sequence,
-        };
-        sequence += 1;
+        let id = MessageId::next(scenario.seed, task, &mut sequence);
         let operation = draw(&mut rng, current.model.count());
         let work = current.operation(operation, &shared, &mut rng, id);
         let outcome = tokio::time::timeout(timeout, work).await;
