@@ -239,8 +239,8 @@ fn replay_segments(
         salts.insert(sequence, header.salt);
         let from = match start {
             Some(start) if sequence < start.sequence => continue,
-            Some(start) if sequence == start.sequence => start.offset,
-            _ => SEGMENT_HEADER_OCTETS as u64,
+            Some(start) if sequence == start.sequence => start.offset.max(header.records_start),
+            _ => header.records_start,
         };
         let range = ScanRange {
             from,

@@ -640,7 +640,7 @@ async fn check_segments<D: Disk>(
             && header.sequence == sequence
             && expected.get(&sequence) == Some(&header.salt);
         let fits = sequence != position.sequence
-            || (position.offset >= SEGMENT_HEADER_OCTETS as u64
+            || (position.offset >= header.records_start
                 && position.offset <= file.octets().await?);
         if !same || !fits {
             return Err(stale);

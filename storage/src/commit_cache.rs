@@ -3,8 +3,9 @@
 //! at every listing. One per store (one per shard), so no lock.
 //!
 //! A record at a location never changes, except when compaction rewrites its segment: the
-//! rewrite gives records new offsets, so `forget_segment` drops that segment's entries when
-//! the log switches to the new file. Eviction is CLOCK (second chance): an entry read since
+//! rewrite gives records new offsets, disjoint from the old ones, so `forget_range` drops the
+//! entries at the old offsets once the index has moved over to the new file (a later rewrite
+//! may reuse them). Eviction is CLOCK (second chance): an entry read since
 //! the hand last passed it is kept for one more round, so a listing that walks a large
 //! mailbox once does not push out what sessions read again and again.
 
@@ -107,18 +108,20 @@ impl CommitCache {
         );
     }
 
-    /// Drops every entry of a segment whose records moved (compaction).
-    pub(crate) fn forget_segment(&mut self, sequence: u64) {
+    /// Drops the entries of a segment at offsets in `offsets`, whose records moved
+    /// (compaction).
+    pub(crate) fn forget_range(&mut self, sequence: u64, offsets: std::ops::Range<u64>) {
+        let gone = |key: &Key| key.0 == sequence && offsets.contains(&key.1);
         let mut freed = 0;
         self.slots.retain(|key, slot| {
-            let keep = key.0 != sequence;
+            let keep = !gone(key);
             if !keep {
                 freed += slot.octets;
             }
             keep
         });
         self.used_octets -= freed;
-        self.hand.retain(|key| key.0 != sequence);
+        self.hand.retain(|key| !gone(key));
     }
 
     pub(crate) fn used_octets(&self) -> usize {
@@ -195,14 +198,18 @@ mod tests {
     }
 
     #[test]
-    fn forgets_a_rewritten_segment_only() {
+    fn forgets_the_old_records_of_a_rewritten_segment_only() {
         let mut cache = CommitCache::new(1 << 20);
         cache.insert(1, 100, commit(1, 10));
         cache.insert(2, 100, commit(2, 10));
-        cache.forget_segment(1);
+        // Moved there by the rewrite: stays.
+        cache.insert(1, 5000, commit(4, 10));
+        cache.forget_range(1, 64..4096);
         assert!(cache.get(1, 100).is_none());
         assert_eq!(cache.get(2, 100).map(|c| c.uid), Some(2));
-        assert_eq!(cache.used_octets(), resident_octets(&commit(2, 10)));
+        assert_eq!(cache.get(1, 5000).map(|c| c.uid), Some(4));
+        let resident = resident_octets(&commit(2, 10)) + resident_octets(&commit(4, 10));
+        assert_eq!(cache.used_octets(), resident);
         cache.insert(1, 100, commit(3, 10));
         assert_eq!(cache.get(1, 100).map(|c| c.uid), Some(3));
     }

@@ -1,28 +1,34 @@
 //! Compaction: rewrites a sealed segment without the content of messages that are gone.
 //!
 //! A segment keeps its sequence number, so log order (and full replay) is unchanged. The new
-//! file holds, after its header, relocation records (where each kept chunk's content moved,
-//! keyed by the offset it was first written at), then every record of the old segment in
-//! order except content chunks no live message uses. Commit records are copied as written:
+//! file holds, at its records start, relocation records (where each kept chunk's content
+//! moved, keyed by the offset it was first written at), then every record of the old segment
+//! in order except content chunks no live message uses. Commit records are copied as written:
 //! their extents stay in original coordinates and replay translates them through the
 //! relocation table of the segment they name. The new file gets a new salt, so every record
 //! is re-framed for its new offset, and checkpoints that saw the old file (they record each
-//! segment's salt) are recognised as stale.
+//! segment's salt) are recognised as stale. Its records lie at offsets disjoint from the old
+//! file's (right after the header if they fit before the old records, else after the old
+//! records' end, over a hole), so that while the index moves over every location names
+//! exactly one of the two files.
 //!
 //! Steps, each crash-safe (docs/STORAGE.md, "Compaction"):
 //! 1. check (synchronously) that the segment is sealed and durable and no message writer has
 //!    content in it; collect the locations the index uses in it, and which messages use them,
-//!    in slices between which the shard's other work runs (a copy applied meanwhile starts
-//!    the walk over: it is the only way an entry can come to refer to a sealed segment);
+//!    in slices between which the shard's other work runs. A copy is the only way an entry
+//!    can come to refer to a sealed segment, perhaps behind the walk: from the walk's start
+//!    until the index has moved, the state lists the copies that use the segment
+//!    (`CopyWatch`), and the walk visits them after every pause;
 //! 2. scan it (streaming) and plan the new layout; any damage cancels;
 //! 3. write `seg-N.cmp`, rate-limited, and fdatasync it — a crash leaves a file open removes;
 //! 4. rename it over `seg-N.log` and fsync the directory — a crash before the fsync leaves
 //!    either file, both complete; after it, old checkpoints are stale and open replays the
 //!    log (correct, just slower) until
-//! 5. the messages that use the segment are moved to the new offsets in one synchronous step
-//!    (readers in flight keep the old file open) and a checkpoint is written. Its cost is
-//!    proportional to those messages, not to the index.
+//! 5. the messages that use the segment are moved to the new offsets, in slices (a location
+//!    not yet moved still reads from the old file, which the log keeps open meanwhile; no
+//!    checkpoint starts until the move is done), and a checkpoint is written.
 
+use crate::copy::CopyWatch;
 use crate::disk::{Disk, DiskError, FileId, FileKind, SegmentFile};
 use crate::error::StoreError;
 use crate::ids::{AccountKey, Location, MailboxKey, Uid};
@@ -35,41 +41,48 @@ use crate::segment::{FORMAT_VERSION, SEGMENT_HEADER_OCTETS, SegmentHeader};
 use crate::store::Store;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 use std::time::{Duration, Instant};
 
 /// What one compaction pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompactionReport {
-    /// Segments rewritten: sequence, octets before, octets after.
+    /// Segments rewritten: sequence, octets before, octets after (header and records; a
+    /// rewritten file may be larger, over a hole that takes no room on disk).
     pub compacted: Vec<(u64, u64, u64)>,
     /// Segments considered but left alone, and why.
     pub skipped: Vec<(u64, String)>,
     /// The longest the pass held its shard in one synchronous step (a slice of the walks
-    /// that pick segments and collect a segment's live locations, a segment's swap and
-    /// relocation): no other task of the shard runs meanwhile.
+    /// that pick segments and collect a segment's live locations, or of the move of the
+    /// index to a rewritten segment): no other task of the shard runs meanwhile.
     pub longest_hold: Duration,
-    /// Walks that started over because a copy or move was applied while they yielded.
-    pub restarted_walks: usize,
+    /// Copies (COPY, MOVE) that used a segment being compacted, made while its walk or its
+    /// move paused, that compaction visited (`CopyWatch`).
+    pub copies_followed: usize,
 }
 
-/// A walk of the index that started over this many times runs in one synchronous step.
-const WALK_RESTARTS_MAX: usize = 4;
-/// Between two slices of a walk compaction sleeps this long: a timer, not a yield, so the
-/// executor polls for I/O before it comes back and the shard's sessions make progress.
+/// Between two slices of a walk or a move compaction sleeps this long: a timer, not a yield,
+/// so the executor polls for I/O before it comes back and the shard's sessions make progress.
 const SLICE_PAUSE: Duration = Duration::from_micros(50);
+/// A slice of the move of the index to a rewritten segment relocates this fraction of
+/// `compaction_slice_entries` messages: moving a message costs several times visiting one
+/// (it looks up its mailbox and its entry).
+const MOVE_SLICE_DIVISOR: usize = 8;
 
 /// What a compaction of one segment measured as it went.
 #[derive(Default)]
 struct Progress {
     /// The longest synchronous step.
     hold: Cell<Duration>,
-    restarts: Cell<usize>,
+    followed: Cell<usize>,
 }
 
 impl Progress {
     fn held(&self, step: Duration) {
         self.hold.set(self.hold.get().max(step));
+    }
+    fn followed(&self, copies: usize) {
+        self.followed.set(self.followed.get() + copies);
     }
 }
 
@@ -80,9 +93,19 @@ struct Plan {
     /// Old record offset → new record offset.
     moved: Moves,
     relocations: Vec<Relocation>,
-    /// Where the first kept record goes (after the relocation records).
-    records_start: u64,
-    end: u64,
+    /// Where the old file's records lie (from its records start to the end of the last).
+    old_records: Range<u64>,
+    /// Where the new file's records lie: relocation records, then from `kept_start` on the
+    /// kept ones. Disjoint from `old_records`.
+    records: Range<u64>,
+    kept_start: u64,
+}
+
+impl Plan {
+    /// The new file's octets on disk: header and records.
+    fn octets(&self) -> u64 {
+        SEGMENT_HEADER_OCTETS as u64 + (self.records.end - self.records.start)
+    }
 }
 
 /// A record of the rewritten segment.
@@ -106,34 +129,34 @@ impl Kept {
 }
 
 /// Where the kept records of a segment moved: pairs (old offset, new offset) ascending, and
-/// for each 4 KiB of the old segment the first pair at or after it, so a lookup (the swap
-/// makes one per location it moves) searches a handful of pairs, not all of them.
+/// for each 4 KiB of the old records the first pair at or after it, so a lookup (the move
+/// makes one per location) searches a handful of pairs, not all of them.
 struct Moves {
     pairs: Vec<(u64, u64)>,
+    /// The old records start: page 0 begins there.
+    base: u64,
     pages: Vec<u32>,
 }
 
 impl Moves {
     const PAGE_SHIFT: u32 = 12;
 
-    fn new(pairs: Vec<(u64, u64)>) -> Self {
-        let last_page = pairs.last().map_or(0, |(old, _)| old >> Self::PAGE_SHIFT);
+    fn new(pairs: Vec<(u64, u64)>, base: u64) -> Self {
+        let page_of = |old: u64| (old - base) >> Self::PAGE_SHIFT;
+        let last_page = pairs.last().map_or(0, |(old, _)| page_of(*old));
         let mut pages = Vec::with_capacity(last_page as usize + 2);
         let mut next = 0;
         for page in 0..=last_page + 1 {
-            while pairs
-                .get(next)
-                .is_some_and(|(old, _)| old >> Self::PAGE_SHIFT < page)
-            {
+            while pairs.get(next).is_some_and(|(old, _)| page_of(*old) < page) {
                 next += 1;
             }
             pages.push(next as u32);
         }
-        Self { pairs, pages }
+        Self { pairs, base, pages }
     }
 
     fn get(&self, old: u64) -> Option<u64> {
-        let page = usize::try_from(old >> Self::PAGE_SHIFT).ok()?;
+        let page = usize::try_from(old.checked_sub(self.base)? >> Self::PAGE_SHIFT).ok()?;
         let (start, end) = (*self.pages.get(page)?, *self.pages.get(page + 1)?);
         let pairs = self.pairs.get(start as usize..end as usize)?;
         let at = pairs.binary_search_by_key(&old, |(old, _)| *old).ok()?;
@@ -150,32 +173,8 @@ struct Live {
     content: Vec<u64>,
     /// Offsets of commit records in use.
     commits: Vec<u64>,
-    users: Users,
-    /// `State::copies_applied` when the walk that found them started.
-    copies_applied: u64,
-}
-
-/// Messages with a location in one segment: per mailbox, their UIDs ascending.
-#[derive(Default)]
-struct Users {
-    mailboxes: Vec<(MailboxKey, Vec<Uid>)>,
-}
-
-impl Users {
-    fn add(&mut self, mailbox: MailboxKey, uid: Uid) {
-        match self.mailboxes.last_mut() {
-            Some((last, uids)) if *last == mailbox => uids.push(uid),
-            _ => self.mailboxes.push((mailbox, vec![uid])),
-        }
-    }
-}
-
-/// Whether a walk of the index lets the shard's other work run between its slices.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Slicing {
-    Paused,
-    /// In one synchronous step (a walk that had to start over too often).
-    Whole,
+    /// (mailbox, UID) of every message with a location in the segment, ascending.
+    users: Vec<(MailboxKey, Uid)>,
 }
 
 /// Where a walk of the index stands: the next message to visit is the first with a UID at
@@ -198,6 +197,39 @@ impl WalkPosition {
         },
         uid: 0,
     };
+}
+
+/// While compaction works on a segment, the state lists the copies that use it
+/// (`CopyWatch`); dropping this ends the list, however the compaction ends.
+struct Watching<'a, D: Disk + 'static> {
+    store: &'a Store<D>,
+}
+
+impl<'a, D: Disk + 'static> Watching<'a, D> {
+    fn new(store: &'a Store<D>, sequence: u64) -> Self {
+        store.state.borrow_mut().copy_watch = Some(CopyWatch {
+            sequence,
+            copies: Vec::new(),
+        });
+        Self { store }
+    }
+}
+
+impl<D: Disk + 'static> Drop for Watching<'_, D> {
+    fn drop(&mut self) {
+        self.store.state.borrow_mut().copy_watch = None;
+    }
+}
+
+/// Where the records of a segment file start: after its header, or after the hole a
+/// rewrite left before them. `None` if the header does not verify.
+async fn records_start<F: SegmentFile>(file: &F) -> Result<Option<u64>, StoreError> {
+    let header = file
+        .read_at(0, SEGMENT_HEADER_OCTETS)
+        .await
+        .map_err(StoreError::Read)?;
+    let header = SegmentHeader::decode(&header).ok();
+    Ok(header.map(|header| header.records_start))
 }
 
 impl<D: Disk + 'static> Store<D> {
@@ -241,7 +273,9 @@ impl<D: Disk + 'static> Store<D> {
             let Some((file, _)) = self.log.segment(sequence) else {
                 continue;
             };
-            let octets = file.octets().await.map_err(StoreError::Read)?;
+            let start = records_start(&*file).await?;
+            let hole = start.map_or(0, |start| start - SEGMENT_HEADER_OCTETS as u64);
+            let octets = file.octets().await.map_err(StoreError::Read)? - hole;
             let live = live_octets.get(&sequence).copied().unwrap_or(0);
             if live * 100 > octets * percent_max {
                 continue;
@@ -252,7 +286,7 @@ impl<D: Disk + 'static> Store<D> {
                 Err(reason) => report.skipped.push((sequence, reason)),
             }
             report.longest_hold = report.longest_hold.max(progress.hold.get());
-            report.restarted_walks += progress.restarts.get();
+            report.copies_followed += progress.followed.get();
         }
         if !report.compacted.is_empty() {
             // Old checkpoints are stale now; keep restart bounded.
@@ -278,36 +312,30 @@ impl<D: Disk + 'static> Store<D> {
             });
         };
         let held = |step| report.longest_hold = report.longest_hold.max(step);
-        self.walk_in_slices(Slicing::Paused, held, visit, || true)
-            .await;
+        self.walk_in_slices(held, visit).await;
         live
     }
 
-    /// Walks the whole index, in slices with a pause between them unless `slicing` is
-    /// `Whole`, telling `held` how long each slice took. After each pause `go_on` says
-    /// whether the walk is still worth finishing; false if it was abandoned.
+    /// Walks the whole index in slices with a pause between them, telling `held` how long
+    /// each slice took. After each slice it also visits the copies listed since the last
+    /// (`follow_copies`), so a walk over a segment being compacted misses no message made
+    /// behind it; returns how many it visited so.
     async fn walk_in_slices(
         &self,
-        slicing: Slicing,
         mut held: impl FnMut(Duration),
         mut visit: impl FnMut(MailboxKey, &MessageIndex, &MessageEntry),
-        mut go_on: impl FnMut() -> bool,
-    ) -> bool {
+    ) -> usize {
         let mut position = WalkPosition::START;
+        let mut followed = 0;
         let mut started = Instant::now();
         loop {
-            if self.walk_slice(&mut position, &mut visit).is_break() {
-                held(started.elapsed());
-                return true;
-            }
-            if slicing == Slicing::Whole {
-                continue;
-            }
+            let done = self.walk_slice(&mut position, &mut visit).is_break();
+            followed += self.follow_copies(&mut visit);
             held(started.elapsed());
-            glommio::timer::sleep(SLICE_PAUSE).await;
-            if !go_on() {
-                return false;
+            if done {
+                return followed;
             }
+            glommio::timer::sleep(SLICE_PAUSE).await;
             started = Instant::now();
         }
     }
@@ -358,51 +386,66 @@ impl<D: Disk + 'static> Store<D> {
         ControlFlow::Break(())
     }
 
-    /// The locations the index uses in segment `sequence`, and the messages that use them,
-    /// walked in slices. A copy or move applied while the walk yields could make an entry
-    /// of a mailbox already walked refer to a chunk whose original is then expunged before
-    /// its own mailbox is reached, so the walk starts over; after `WALK_RESTARTS_MAX`
-    /// restarts it runs in one synchronous step.
-    async fn live_in(&self, sequence: u64, progress: &Progress) -> Live {
-        let mut restarts = 0;
-        loop {
-            let copies_applied = self.state.borrow().copies_applied;
-            let mut live = Live {
-                copies_applied,
-                ..Live::default()
-            };
-            let visit = |key: MailboxKey, index: &MessageIndex, entry: &MessageEntry| {
-                let mut uses = false;
-                index.locations_of(entry, |location, kind| {
-                    if location.sequence == sequence {
-                        uses = true;
-                        match kind {
-                            LocationKind::Commit => live.commits.push(location.offset),
-                            LocationKind::Content(_) => live.content.push(location.offset),
-                        }
-                    }
-                });
-                if uses {
-                    live.users.add(key, entry.uid);
-                }
-            };
-            let slicing = match restarts < WALK_RESTARTS_MAX {
-                true => Slicing::Paused,
-                false => Slicing::Whole,
-            };
-            let unchanged = || self.state.borrow().copies_applied == copies_applied;
-            let held = |step| progress.held(step);
-            if !self.walk_in_slices(slicing, held, visit, unchanged).await {
-                restarts += 1;
-                progress.restarts.set(progress.restarts.get() + 1);
-                continue;
+    /// The copies listed since the last call (`CopyWatch`; none when no segment is being
+    /// compacted).
+    fn take_watched_copies(&self) -> Vec<(MailboxKey, Uid)> {
+        let mut state = self.state.borrow_mut();
+        let watch = state.copy_watch.as_mut();
+        watch.map_or_else(Vec::new, |watch| std::mem::take(&mut watch.copies))
+    }
+
+    /// Visits the messages the copies listed since the last call made (those still
+    /// present); returns how many copies there were.
+    fn follow_copies(
+        &self,
+        visit: &mut impl FnMut(MailboxKey, &MessageIndex, &MessageEntry),
+    ) -> usize {
+        let copies = self.take_watched_copies();
+        let state = self.state.borrow();
+        for (key, uid) in &copies {
+            if let Some(mailbox) = state.mailbox(*key)
+                && let Some(entry) = mailbox.index.get(*uid)
+            {
+                visit(*key, &mailbox.index, entry);
             }
-            for locations in [&mut live.content, &mut live.commits] {
-                locations.sort_unstable();
-                locations.dedup();
-            }
-            return live;
         }
+        copies.len()
+    }
+
+    /// The locations the index uses in segment `sequence`, and the messages that use them,
+    /// walked in slices. A copy or move applied while the walk pauses can make an entry of a
+    /// mailbox already walked refer to the segment (and its original can be expunged before
+    /// its own mailbox is reached): the walk visits the copies the state lists for the
+    /// segment (`CopyWatch`, set up by the caller) after every slice.
+    async fn live_in(&self, sequence: u64, progress: &Progress) -> Live {
+        let mut live = Live::default();
+        let visit = |key: MailboxKey, index: &MessageIndex, entry: &MessageEntry| {
+            let mut uses = false;
+            index.locations_of(entry, |location, kind| {
+                if location.sequence == sequence {
+                    uses = true;
+                    match kind {
+                        LocationKind::Commit => live.commits.push(location.offset),
+                        LocationKind::Content(_) => live.content.push(location.offset),
+                    }
+                }
+            });
+            if uses {
+                live.users.push((key, entry.uid));
+            }
+        };
+        let followed = self.walk_in_slices(|step| progress.held(step), visit).await;
+        progress.followed(followed);
+        let started = Instant::now();
+        for locations in [&mut live.content, &mut live.commits] {
+            locations.sort_unstable();
+            locations.dedup();
+        }
+        // In walk order, which is ascending, but for the copies followed.
+        live.users.sort();
+        live.users.dedup();
+        progress.held(started.elapsed());
+        live
     }
 
     /// Why segment `sequence` cannot be compacted now, if it cannot.
@@ -425,14 +468,14 @@ impl<D: Disk + 'static> Store<D> {
     }
 
     /// Rewrites one sealed segment. `Ok(Err(reason))`: left alone; `Ok(Ok(octets))`: the new
-    /// file's size.
+    /// file's octets on disk (header and records).
     pub async fn compact_segment(&self, sequence: u64) -> Result<Result<u64, String>, StoreError> {
         self.compact_segment_reporting(sequence, &Progress::default())
             .await
     }
 
-    /// `compact_segment`, keeping in `progress` the longest of its synchronous steps and how
-    /// often its walks started over.
+    /// `compact_segment`, keeping in `progress` the longest of its synchronous steps and the
+    /// copies it followed.
     async fn compact_segment_reporting(
         &self,
         sequence: u64,
@@ -444,17 +487,19 @@ impl<D: Disk + 'static> Store<D> {
         if let Some(reason) = refusal {
             return Ok(Err(reason));
         }
-        let mut live = self.live_in(sequence, progress).await;
         let Some((file, salt)) = self.log.segment(sequence) else {
             return Ok(Err("no such segment".into()));
         };
-        let plan = match self.plan(&*file, salt, &live).await? {
+        let Some(old_start) = records_start(&*file).await? else {
+            return Ok(Err("damaged header; run postern check".into()));
+        };
+        // Until the index has moved to the new file.
+        let _watching = Watching::new(self, sequence);
+        let live = self.live_in(sequence, progress).await;
+        let plan = match self.plan(&*file, salt, old_start, &live).await? {
             Ok(plan) => plan,
             Err(reason) => return Ok(Err(reason)),
         };
-        if plan.end >= file.octets().await.map_err(StoreError::Read)? {
-            return Ok(Err("nothing to reclaim".into()));
-        }
         let new_salt = self.fresh_salt(salt);
         let disk = self.log.disk();
         let temporary = FileId {
@@ -481,49 +526,104 @@ impl<D: Disk + 'static> Store<D> {
             .map_err(fail)?;
         disk.sync_directory().await.map_err(fail)?;
         let replaced = disk.open(sequence).await.map_err(fail)?;
-        // A copy applied since the walk may have added users of the segment (of locations
-        // the plan keeps: its original was alive when the walk saw it). No await lies
-        // between the check that none was and the swap.
+        self.move_index(sequence, replaced, new_salt, &plan, &live.users, progress)
+            .await;
+        Ok(Ok(plan.octets()))
+    }
+
+    /// Step 5: the log switches to the new file (keeping the old one for the locations not
+    /// moved yet) and the messages that use the segment move to their new offsets, in slices
+    /// of `compaction_slice_entries / MOVE_SLICE_DIVISOR` with a pause between them. A copy
+    /// made meanwhile of a message not yet moved names old offsets: the copies the state
+    /// listed are moved after every slice, and the last slice takes the last of them in the
+    /// same synchronous step as it ends the move. No checkpoint starts before then.
+    async fn move_index(
+        &self,
+        sequence: u64,
+        file: D::File,
+        salt: u32,
+        plan: &Plan,
+        users: &[(MailboxKey, Uid)],
+        progress: &Progress,
+    ) {
+        // Never under a checkpoint that is encoding the state.
+        self.until_thawed().await;
+        let mut started = Instant::now();
+        self.relocating.set(true);
+        self.log
+            .begin_replace(sequence, file, salt, plan.old_records.clone());
+        let old = &plan.old_records;
+        // Locations outside the old records have moved already (a message listed twice).
+        let moved = |offset: u64, kind: LocationKind| {
+            let record = match kind {
+                LocationKind::Commit => offset,
+                LocationKind::Content(_) => offset.checked_sub(CHUNK_DATA_OFFSET)?,
+            };
+            if !old.contains(&record) {
+                return Some(offset);
+            }
+            let new = plan.moved.get(record)?;
+            Some(offset - record + new)
+        };
+        let slice = (self.log.config().compaction_slice_entries / MOVE_SLICE_DIVISOR).max(1);
+        let mut lost = 0;
+        let mut rest = users;
         loop {
-            // Never under a checkpoint that is encoding the state.
-            self.until_thawed().await;
-            if self.state.borrow().copies_applied == live.copies_applied {
+            let (now, later) = rest.split_at(rest.len().min(slice));
+            lost += self.relocate_users(sequence, now, &moved);
+            rest = later;
+            let mut copies = self.take_watched_copies();
+            if !copies.is_empty() {
+                progress.followed(copies.len());
+                copies.sort_unstable();
+                copies.dedup();
+                lost += self.relocate_users(sequence, &copies, &moved);
+            }
+            if rest.is_empty() {
                 break;
             }
-            live = self.live_in(sequence, progress).await;
+            progress.held(started.elapsed());
+            glommio::timer::sleep(SLICE_PAUSE).await;
+            started = Instant::now();
         }
-        // One synchronous step: the log and the index switch to the new file together.
-        let started = Instant::now();
-        self.log.replace_segment(sequence, replaced, new_salt);
-        self.commit_cache.borrow_mut().forget_segment(sequence);
-        let record_moved = |old: u64| plan.moved.get(old);
-        let moved = |offset: u64, kind: LocationKind| match kind {
-            LocationKind::Commit => record_moved(offset),
-            LocationKind::Content(_) => offset
-                .checked_sub(CHUNK_DATA_OFFSET)
-                .and_then(record_moved)
-                .map(|new| new + CHUNK_DATA_OFFSET),
-        };
-        let mut lost = 0;
+        self.log.end_replace();
+        self.commit_cache
+            .borrow_mut()
+            .forget_range(sequence, old.clone());
+        self.relocating.set(false);
+        self.relocated.notify();
+        progress.held(started.elapsed());
+        // Every location in use was planned for, and no new one can appear in a sealed,
+        // unpinned segment but through a copy.
+        assert_eq!(
+            lost, 0,
+            "compaction lost index locations in segment {sequence}"
+        );
+    }
+
+    /// Moves the locations in segment `sequence` of `users` (ascending) through `moved`;
+    /// returns how many had one it does not know.
+    fn relocate_users(
+        &self,
+        sequence: u64,
+        users: &[(MailboxKey, Uid)],
+        moved: &impl Fn(u64, LocationKind) -> Option<u64>,
+    ) -> usize {
         let mut state = self.state.borrow_mut();
-        for (key, uids) in &live.users.mailboxes {
+        let mut lost = 0;
+        for run in users.chunk_by(|a, b| a.0 == b.0) {
+            let key = run[0].0;
             if let Some(mailbox) = state
                 .accounts
                 .get_mut(&key.account)
                 .and_then(|account| account.mailboxes.get_mut(&key.mailbox))
             {
-                lost += mailbox.index.relocate(sequence, uids, moved);
+                lost += mailbox
+                    .index
+                    .relocate(sequence, run.iter().map(|(_, uid)| *uid), moved);
             }
         }
-        drop(state);
-        // Every location in use was planned for, and no new one can appear in a sealed,
-        // unpinned segment.
-        assert_eq!(
-            lost, 0,
-            "compaction lost index locations in segment {sequence}"
-        );
-        progress.held(started.elapsed());
-        Ok(Ok(plan.end))
+        lost
     }
 
     fn fresh_salt(&self, old: u32) -> u32 {
@@ -538,16 +638,17 @@ impl<D: Disk + 'static> Store<D> {
         }
     }
 
-    /// Pass 1: scans the segment and lays out the new file.
+    /// Pass 1: scans the segment's records (from `old_start`) and lays out the new file.
     async fn plan(
         &self,
         file: &D::File,
         salt: u32,
+        old_start: u64,
         live: &Live,
     ) -> Result<Result<Plan, String>, StoreError> {
         let octets = file.octets().await.map_err(StoreError::Read)?;
         let range = ScanRange {
-            from: SEGMENT_HEADER_OCTETS as u64,
+            from: old_start,
             file_octets: octets,
             salt,
             window_octets: self.log.config().scan_window_octets,
@@ -610,14 +711,31 @@ impl<D: Disk + 'static> Store<D> {
                 "index refers to records the segment does not hold".into()
             ));
         }
+        let old_records = old_start..outcome.valid_end;
         let relocation_records = kept_chunks.len().div_ceil(RELOCATIONS_PER_RECORD_MAX);
-        let mut position = SEGMENT_HEADER_OCTETS as u64;
-        for index in 0..relocation_records {
-            let count = (kept_chunks.len() - index * RELOCATIONS_PER_RECORD_MAX)
-                .min(RELOCATIONS_PER_RECORD_MAX);
-            position += (RECORD_HEADER_OCTETS + 4 + 16 * count) as u64;
+        let relocation_octets: u64 = (0..relocation_records)
+            .map(|index| {
+                let count = (kept_chunks.len() - index * RELOCATIONS_PER_RECORD_MAX)
+                    .min(RELOCATIONS_PER_RECORD_MAX);
+                (RECORD_HEADER_OCTETS + 4 + 16 * count) as u64
+            })
+            .sum();
+        let length = relocation_octets + kept.iter().map(|k| k.framed() as u64).sum::<u64>();
+        let header = SEGMENT_HEADER_OCTETS as u64;
+        // What the old file takes on disk (its hole, if any, takes nothing).
+        if header + length >= octets - (old_start - header) {
+            return Ok(Err("nothing to reclaim".into()));
         }
-        let records_start = position;
+        // Disjoint from the old records: before them if there is room, else after them.
+        let records_start = match header + length <= old_records.start {
+            true => header,
+            false => old_records.end,
+        };
+        if records_start + length > u64::from(u32::MAX) {
+            return Ok(Err("its offsets would not fit a location".into()));
+        }
+        let kept_start = records_start + relocation_octets;
+        let mut position = kept_start;
         let mut moved = Vec::with_capacity(kept.len());
         for record in &kept {
             if let Kept::Copied { old, .. } = record {
@@ -625,7 +743,7 @@ impl<D: Disk + 'static> Store<D> {
             }
             position += record.framed() as u64;
         }
-        let moved = Moves::new(moved);
+        let moved = Moves::new(moved, old_records.start);
         // Both in ascending old offset: one merge.
         let mut new_offsets = moved.pairs.iter();
         let relocations = kept_chunks
@@ -643,12 +761,14 @@ impl<D: Disk + 'static> Store<D> {
             kept,
             moved,
             relocations,
-            records_start,
-            end: position,
+            old_records,
+            records: records_start..position,
+            kept_start,
         }))
     }
 
-    /// Pass 2: writes the new file: header, relocation records, kept records re-framed.
+    /// Pass 2: writes the new file: header, then from its records start the relocation
+    /// records and the kept records re-framed.
     async fn write_compacted(
         &self,
         old: &D::File,
@@ -664,15 +784,17 @@ impl<D: Disk + 'static> Store<D> {
             sequence,
             created_secs: crate::log::now_secs(),
             salt,
+            records_start: plan.records.start,
         };
-        let mut buffer = header.encode().to_vec();
-        let mut written = 0u64;
+        output.write_at(0, header.encode().to_vec()).await?;
+        let mut buffer = Vec::new();
+        let mut written = plan.records.start;
         for relocations in plan.relocations.chunks(RELOCATIONS_PER_RECORD_MAX) {
             let offset = written + buffer.len() as u64;
             let record = Record::Relocation(relocations.to_vec());
             record::encode(&record, FrameContext { salt, offset }, &mut buffer);
         }
-        assert_eq!(written + buffer.len() as u64, plan.records_start);
+        assert_eq!(written + buffer.len() as u64, plan.kept_start);
         for kept in &plan.kept {
             let context = FrameContext {
                 salt,
@@ -706,7 +828,8 @@ impl<D: Disk + 'static> Store<D> {
                 written += self.flush_output(output, written, &mut buffer).await?;
             }
         }
-        self.flush_output(output, written, &mut buffer).await?;
+        written += self.flush_output(output, written, &mut buffer).await?;
+        assert_eq!(written, plan.records.end);
         Ok(())
     }
 

@@ -23,6 +23,16 @@ use crate::record::{MessageCopy, Record};
 use crate::store::{Prepared, Store, check_ranges};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The copies (COPY, MOVE) applied while compaction works on a segment that use that
+/// segment: target mailbox and UID, in the order applied. Compaction's walks of the index
+/// and its move of the index to the rewritten segment yield between slices, and a copy is
+/// the only way an entry can come to refer to a sealed segment, perhaps behind a walk's
+/// position: compaction visits these too (docs/STORAGE.md, "Compaction").
+pub(crate) struct CopyWatch {
+    pub(crate) sequence: u64,
+    pub(crate) copies: Vec<(MailboxKey, Uid)>,
+}
+
 impl<D: Disk + 'static> Store<D> {
     /// Copies the messages of `source` in `uids` to `target` (same account), saved at
     /// `save_date_secs` (RFC 8514). Returns (source UID, new UID) of every copy, ascending
@@ -260,6 +270,14 @@ impl State {
             let new_uid = copy.uid_first + position as u32;
             let keyword_set = sets.get(&entry.keyword_set).copied().unwrap_or(0);
             let copied = entry.copied(new_uid, keyword_set, copy.modseq, copy.save_date_secs);
+            if let Some(watch) = self.copy_watch.as_mut() {
+                let sequence = watch.sequence;
+                let uses = u64::from(entry.commit_sequence) == sequence
+                    || extents.iter().any(|e| u64::from(e.sequence) == sequence);
+                if uses {
+                    watch.copies.push((copy.target, new_uid));
+                }
+            }
             to.index
                 .push(copied, extents.get(1..).unwrap_or_default().to_vec());
             if observe {
@@ -289,7 +307,6 @@ impl State {
             }
             changed[1] = Some(copy.source);
         }
-        self.copies_applied += 1;
         Ok(Applied {
             changed,
             outcome: observe.then_some(Outcome::Copy(pairs)),

@@ -187,7 +187,7 @@ impl MessageIndex {
     pub(crate) fn relocate(
         &mut self,
         sequence: u64,
-        uids: &[Uid],
+        uids: impl IntoIterator<Item = Uid>,
         moved: impl Fn(u64, LocationKind) -> Option<u64>,
     ) -> usize {
         let Ok(packed_sequence) = u32::try_from(sequence) else {
@@ -196,6 +196,7 @@ impl MessageIndex {
         let mut lost = 0;
         let mut from = 0;
         for uid in uids {
+            let uid = &uid;
             // Users of a segment are mostly neighbours: look at the next entry first.
             if self.entries.get(from).is_some_and(|entry| entry.uid < *uid) {
                 from += 1;

@@ -179,10 +179,20 @@ pub(crate) struct Inner<D: Disk> {
     pub(crate) config: LogConfig,
     pub(crate) files: RefCell<BTreeMap<u64, Rc<D::File>>>,
     pub(crate) salts: RefCell<BTreeMap<u64, u32>>,
+    /// The old file of a segment compaction is replacing, while the index moves over.
+    previous: RefCell<Option<Previous<D::File>>>,
     pub(crate) writer: RefCell<WriterState>,
     /// Notified after every batch, durable or failed.
     batches: Rc<Event>,
     salt_seed: u64,
+}
+
+/// A segment's file before compaction replaced it, and where its records lie.
+struct Previous<F> {
+    sequence: u64,
+    file: Rc<F>,
+    salt: u32,
+    records: std::ops::Range<u64>,
 }
 
 pub struct Log<D: Disk> {
@@ -212,6 +222,7 @@ impl<D: Disk + 'static> Log<D> {
             config,
             files: RefCell::new(files),
             salts: RefCell::new(salts),
+            previous: RefCell::new(None),
             writer: RefCell::new(WriterState {
                 tail,
                 tail_salt: 0,
@@ -552,6 +563,7 @@ impl<D: Disk + 'static> Log<D> {
             sequence,
             created_secs: now_secs(),
             salt,
+            records_start: SEGMENT_HEADER_OCTETS as u64,
         };
         let file = self.inner.disk.create(sequence).await?;
         file.write_at(0, header.encode().to_vec()).await?;
@@ -565,21 +577,55 @@ impl<D: Disk + 'static> Log<D> {
         Ok(file)
     }
 
-    /// The open file and salt of segment `sequence`. A reader that resolves index locations
-    /// and then reads keeps this handle, so a compaction swapping the segment meanwhile cannot
-    /// make it read the new file at old offsets.
+    /// The open file and salt of segment `sequence` (compaction reads the one it rewrites
+    /// through this; readers of index locations use `segment_at`).
     pub fn segment(&self, sequence: u64) -> Option<(Rc<D::File>, u32)> {
         let file = self.inner.files.borrow().get(&sequence).cloned()?;
         Some((file, self.salt_for(sequence)))
     }
 
+    /// The file and salt that hold the record at `offset` of segment `sequence`: while
+    /// compaction moves the index over to a rewritten segment, a location not yet moved
+    /// still names the old file (the two files' records lie at disjoint offsets). A reader
+    /// that resolves index locations and then reads keeps this handle, so a move that ends
+    /// meanwhile cannot make it read the new file at old offsets.
+    pub fn segment_at(&self, sequence: u64, offset: u64) -> Option<(Rc<D::File>, u32)> {
+        if let Some(previous) = self.inner.previous.borrow().as_ref()
+            && previous.sequence == sequence
+            && previous.records.contains(&offset)
+        {
+            return Some((previous.file.clone(), previous.salt));
+        }
+        self.segment(sequence)
+    }
+
     /// Replaces a sealed segment's file and salt (compaction, after the rename is durable).
-    pub(crate) fn replace_segment(&self, sequence: u64, file: D::File, salt: u32) {
-        self.inner
+    /// The old file keeps serving the locations in `old_records` until `end_replace`.
+    pub(crate) fn begin_replace(
+        &self,
+        sequence: u64,
+        file: D::File,
+        salt: u32,
+        old_records: std::ops::Range<u64>,
+    ) {
+        let old_file = self
+            .inner
             .files
             .borrow_mut()
             .insert(sequence, Rc::new(file));
-        self.inner.salts.borrow_mut().insert(sequence, salt);
+        let old_salt = self.inner.salts.borrow_mut().insert(sequence, salt);
+        *self.inner.previous.borrow_mut() = old_file.zip(old_salt).map(|(file, salt)| Previous {
+            sequence,
+            file,
+            salt,
+            records: old_records,
+        });
+    }
+
+    /// The index no longer names the old file of the segment being replaced: it goes (once
+    /// the readers that hold it are done).
+    pub(crate) fn end_replace(&self) {
+        self.inner.previous.borrow_mut().take();
     }
 
     /// Sequences of the segments in use, ascending.
@@ -617,8 +663,7 @@ impl<D: Disk + 'static> Log<D> {
         offset: u64,
         octets: usize,
     ) -> Result<<D::File as SegmentFile>::Bytes, DiskError> {
-        let file = self.inner.files.borrow().get(&sequence).cloned();
-        let Some(file) = file else {
+        let Some((file, _)) = self.segment_at(sequence, offset) else {
             return Err(DiskError::Io {
                 operation: "read",
                 detail: format!("no segment {sequence}"),

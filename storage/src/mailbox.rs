@@ -189,10 +189,9 @@ pub struct State {
     /// The reservation made by the write being prepared, taken by `Store::write_with` into
     /// the record's effect (live writes only; replay reserves nothing).
     pub(crate) staged_reservation: Option<UsageReservation>,
-    /// Copy and move records applied so far (live or replayed): compaction's walks of the
-    /// index, which yield between slices, start over when it moves on meanwhile (a copy is
-    /// the only way an entry can come to refer to a sealed segment).
-    pub(crate) copies_applied: u64,
+    /// While compaction works on a segment: the copies made since it started that use it
+    /// (`CopyWatch`).
+    pub(crate) copy_watch: Option<crate::copy::CopyWatch>,
     /// Tombstones replayed (`Record::MessageTombstone`): open looks for ghosts left only
     /// when there were some.
     pub(crate) tombstones_applied: u64,
@@ -253,11 +252,9 @@ impl State {
     ) -> Result<Applied, Anomaly> {
         let changed = match record {
             Record::Relocation(relocations) => {
-                // A segment has one table, at its start; a newer rewrite replaces it.
+                // A segment has one table, at its records start. A replay scans a segment
+                // once, and open drops the tables when done (replay is their only user).
                 let table = self.relocations.entry(location.sequence).or_default();
-                if location.offset == crate::segment::SEGMENT_HEADER_OCTETS as u64 {
-                    table.clear();
-                }
                 table.extend(relocations.iter().map(|r| (r.original, r.current)));
                 Ok(None)
             }

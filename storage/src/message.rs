@@ -264,7 +264,10 @@ impl<D: Disk + 'static> Store<D> {
             .index
             .extents(entry)
             .into_iter()
-            .map(|extent| (self.log.segment(u64::from(extent.sequence)), extent))
+            .map(|extent| {
+                let (sequence, offset) = (u64::from(extent.sequence), u64::from(extent.offset));
+                (self.log.segment_at(sequence, offset), extent)
+            })
             .collect();
         Ok(ContentReader { extents })
     }
@@ -372,7 +375,7 @@ impl<D: Disk + 'static> Store<D> {
         }
         let (file, salt) = self
             .log
-            .segment(sequence)
+            .segment_at(sequence, offset)
             .ok_or_else(|| damaged("no such segment"))?;
         // One read covers most commit records (header, extents and a MIME analysis of a few
         // hundred octets); a larger one takes a second read for the rest.
@@ -401,7 +404,7 @@ impl<D: Disk + 'static> Store<D> {
                 // still current names it.
                 if self
                     .log
-                    .segment(sequence)
+                    .segment_at(sequence, offset)
                     .is_some_and(|(_, now)| now == salt)
                 {
                     self.commit_cache

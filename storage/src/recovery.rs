@@ -224,8 +224,8 @@ async fn scan_all<D: Disk>(
                 scanned.salts.insert(sequence, header.salt);
                 continue;
             }
-            Some(start) if sequence == start.sequence => start.offset,
-            _ => SEGMENT_HEADER_OCTETS as u64,
+            Some(start) if sequence == start.sequence => start.offset.max(header.records_start),
+            _ => header.records_start,
         };
         let range = ScanRange {
             from,

@@ -9,18 +9,26 @@
 //! 16 sequence       u64      also in the file name
 //! 24 created_secs   u64      unix time
 //! 32 salt           u32      random; seeds every record header checksum in the segment
-//! 36 reserved       [u8; 24] zero
+//! 36 records_start  u64      where the first record lies (version 6; zero before, read as 64)
+//! 44 reserved       [u8; 16] zero
 //! 60 header_crc     u32      crc32 over octets 0..60
 //! ```
+//!
+//! A segment the log writes has its records right after the header. One that compaction
+//! rewrote may start them further on, after a hole: it places the rewritten records at offsets
+//! disjoint from the ones they replace, so that while the index moves over to the new file in
+//! slices every location names one file or the other (docs/STORAGE.md, "Compaction").
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"PSTRNLOG";
 /// The format this build writes; it reads versions in `FORMAT_VERSION_MIN..=FORMAT_VERSION`.
 /// Version 2 added the message-copy record, the save date of commits and the condition of
 /// flag changes; version 3 the special-use record and the attribute of mailbox creates;
 /// version 4 the delivery envelope of commits; version 5 the tombstone compaction leaves of
-/// the commit of a message that is gone (docs/STORAGE.md). A segment holds no record newer than its version: open seals a last
-/// segment of an older version, and the first write starts a new segment.
-pub const FORMAT_VERSION: u16 = 5;
+/// the commit of a message that is gone (docs/STORAGE.md); version 6 the records start, so
+/// compaction can leave a hole before its records. A segment holds no record newer than its
+/// version: open seals a last segment of an older version, and the first write starts a new
+/// segment.
+pub const FORMAT_VERSION: u16 = 6;
 pub const FORMAT_VERSION_MIN: u16 = 1;
 pub const SEGMENT_HEADER_OCTETS: usize = 64;
 
@@ -31,7 +39,12 @@ pub struct SegmentHeader {
     pub sequence: u64,
     pub created_secs: u64,
     pub salt: u32,
+    /// Offset of the first record: `SEGMENT_HEADER_OCTETS` unless compaction left a hole.
+    pub records_start: u64,
 }
+
+/// The first version with a records start in its header.
+const RECORDS_START_VERSION: u16 = 6;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
@@ -47,6 +60,9 @@ pub enum HeaderError {
          {FORMAT_VERSION_MIN} to {FORMAT_VERSION}); use a matching Postern release"
     )]
     UnsupportedVersion { found: u16 },
+    /// A records start before the end of the header or past what a location can hold.
+    #[error("segment header names records starting at {0}")]
+    RecordsStart(u64),
 }
 
 impl SegmentHeader {
@@ -59,6 +75,7 @@ impl SegmentHeader {
         bytes[16..24].copy_from_slice(&self.sequence.to_le_bytes());
         bytes[24..32].copy_from_slice(&self.created_secs.to_le_bytes());
         bytes[32..36].copy_from_slice(&self.salt.to_le_bytes());
+        bytes[36..44].copy_from_slice(&self.records_start.to_le_bytes());
         let crc = crc32fast::hash(&bytes[0..60]);
         bytes[60..64].copy_from_slice(&crc.to_le_bytes());
         bytes
@@ -90,12 +107,21 @@ impl SegmentHeader {
                 found: format_version,
             });
         }
+        let records_start = match format_version >= RECORDS_START_VERSION {
+            true => field(36..44),
+            false => SEGMENT_HEADER_OCTETS as u64,
+        };
+        // Index locations hold offsets in 32 bits.
+        if !(SEGMENT_HEADER_OCTETS as u64..=u64::from(u32::MAX)).contains(&records_start) {
+            return Err(HeaderError::RecordsStart(records_start));
+        }
         Ok(Self {
             format_version,
             shard: field(12..16) as u32,
             sequence: field(16..24),
             created_secs: field(24..32),
             salt: field(32..36) as u32,
+            records_start,
         })
     }
 }
@@ -123,6 +149,7 @@ mod tests {
             sequence: 42,
             created_secs: 1_700_000_000,
             salt: 0xdead_beef,
+            records_start: SEGMENT_HEADER_OCTETS as u64,
         }
     }
 
@@ -144,6 +171,33 @@ mod tests {
         let mut foreign = bytes;
         foreign[0] = b'X';
         assert_eq!(SegmentHeader::decode(&foreign), Err(HeaderError::BadMagic));
+    }
+
+    #[test]
+    fn records_start_round_trips_and_older_versions_start_after_the_header() {
+        let compacted = SegmentHeader {
+            records_start: 300 * 1024 * 1024,
+            ..header()
+        };
+        assert_eq!(SegmentHeader::decode(&compacted.encode()), Ok(compacted));
+        // Version 5 wrote zeros where the records start is now.
+        let old = SegmentHeader {
+            format_version: 5,
+            records_start: 0,
+            ..header()
+        };
+        let decoded = SegmentHeader::decode(&old.encode()).expect("version 5");
+        assert_eq!(decoded.records_start, SEGMENT_HEADER_OCTETS as u64);
+        for wrong in [0, 63, u64::from(u32::MAX) + 1] {
+            let bad = SegmentHeader {
+                records_start: wrong,
+                ..header()
+            };
+            assert_eq!(
+                SegmentHeader::decode(&bad.encode()),
+                Err(HeaderError::RecordsStart(wrong))
+            );
+        }
     }
 
     #[test]

@@ -81,6 +81,11 @@ pub struct Store<D: Disk> {
     pub(crate) compacting: Cell<bool>,
     /// Notified when a compaction pass ends.
     pub(crate) compaction_done: Rc<Event>,
+    /// Compaction is moving the index over to a rewritten segment: no checkpoint starts
+    /// meanwhile (the index names two files of one segment; a checkpoint records one).
+    pub(crate) relocating: Cell<bool>,
+    /// Notified when `relocating` ends.
+    pub(crate) relocated: Rc<Event>,
     /// Commit records read back, by location (`read_commit`).
     pub(crate) commit_cache: RefCell<CommitCache>,
     me: Weak<Self>,
@@ -210,6 +215,8 @@ impl<D: Disk + 'static> Store<D> {
             pins: Rc::default(),
             compacting: Cell::new(false),
             compaction_done: Event::new(),
+            relocating: Cell::new(false),
+            relocated: Event::new(),
             commit_cache: RefCell::new(commit_cache),
             me: me.clone(),
         });
@@ -253,6 +260,9 @@ impl<D: Disk + 'static> Store<D> {
             glommio::timer::sleep(std::time::Duration::from_micros(50)).await;
         }
         body.clear();
+        // Not while compaction moves the index over to a rewritten segment (its locations
+        // name two files of one segment then; the checkpoint records one salt per segment).
+        self.until_relocated().await;
         // From here until the body is encoded no record is applied (`apply_durable` holds
         // them back; their writers wait for `thawed`), so the state stays what it is at
         // `position` while it is encoded in pieces, between which the shard's readers and
@@ -497,6 +507,17 @@ impl<D: Disk + 'static> Store<D> {
                 return;
             }
             self.thawed.changed(generation).await;
+        }
+    }
+
+    /// Waits until compaction is not moving the index over to a rewritten segment.
+    async fn until_relocated(&self) {
+        loop {
+            let generation = self.relocated.generation();
+            if !self.relocating.get() {
+                return;
+            }
+            self.relocated.changed(generation).await;
         }
     }
 
