@@ -40,7 +40,8 @@ use crate::scan::{self, ScanRange};
 use crate::segment::{FORMAT_VERSION, SEGMENT_HEADER_OCTETS, SegmentHeader};
 use crate::store::Store;
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::ops::{ControlFlow, Range};
 use std::time::{Duration, Instant};
 
@@ -164,17 +165,162 @@ impl Moves {
     }
 }
 
-/// Locations the index uses in one segment, sorted and without repeats (a copy, COPY or
-/// MOVE, shares its original's chunks and commit record, so one location can be used by
-/// several messages), and the messages that use them.
+/// Locations the index uses in one segment (a copy, COPY or MOVE, shares its original's
+/// chunks and commit record, so one location can be used by several messages), and the
+/// messages that use them.
 #[derive(Default)]
 struct Live {
     /// First data octets of chunks in use.
-    content: Vec<u64>,
+    content: Runs,
     /// Offsets of commit records in use.
-    commits: Vec<u64>,
-    /// (mailbox, UID) of every message with a location in the segment, ascending.
+    commits: Runs,
+    /// (mailbox, UID) of every message the walk found with a location in the segment, in
+    /// walk order, which is ascending.
     users: Vec<(MailboxKey, Uid)>,
+    /// The same of the copies it followed (`CopyWatch`), ascending and without repeats once
+    /// the walk is done.
+    copies: Vec<(MailboxKey, Uid)>,
+}
+
+/// Offsets a walk collected, as one sorted run without repeats per slice: no step sorts
+/// them all at once (hundreds of thousands in a segment of small messages). `Asking`
+/// answers whether ascending offsets are among them, walking each run once.
+#[derive(Default)]
+struct Runs {
+    runs: Vec<Vec<u64>>,
+    /// Collected since the last run was sealed.
+    current: Vec<u64>,
+}
+
+impl Runs {
+    fn push(&mut self, offset: u64) {
+        self.current.push(offset);
+    }
+
+    /// Ends the current run (a slice's worth: its sort is bounded by the slice).
+    fn seal(&mut self) {
+        if self.current.is_empty() {
+            return;
+        }
+        let mut run = std::mem::take(&mut self.current);
+        run.sort_unstable();
+        run.dedup();
+        self.runs.push(run);
+    }
+
+    fn asking(&self) -> Asking<'_> {
+        let mut next = BinaryHeap::with_capacity(self.runs.len());
+        for (run, offsets) in self.runs.iter().enumerate() {
+            if let Some(first) = offsets.first() {
+                next.push(Reverse((*first, run, 0)));
+            }
+        }
+        Asking {
+            runs: &self.runs,
+            next,
+            passed_over: false,
+        }
+    }
+}
+
+/// Membership of ascending offsets in `Runs`: a heap of each run's next offset.
+struct Asking<'a> {
+    runs: &'a [Vec<u64>],
+    /// (offset, run, its position in the run), least first.
+    next: BinaryHeap<Reverse<(u64, usize, usize)>>,
+    /// An offset was passed over without being asked about.
+    passed_over: bool,
+}
+
+impl Asking<'_> {
+    /// Whether `offset` is in a run; each call must ask a larger offset than the last.
+    fn contains(&mut self, offset: u64) -> bool {
+        let mut found = false;
+        while let Some(Reverse((least, run, at))) = self.next.peek().copied()
+            && least <= offset
+        {
+            self.next.pop();
+            match least == offset {
+                true => found = true,
+                false => self.passed_over = true,
+            }
+            if let Some(following) = self.runs[run].get(at + 1) {
+                self.next.push(Reverse((*following, run, at + 1)));
+            }
+        }
+        found
+    }
+
+    /// Whether every offset of every run was asked about.
+    fn all_asked(&self) -> bool {
+        !self.passed_over && self.next.is_empty()
+    }
+}
+
+/// What a walk of the index does with the messages it visits.
+trait Walker {
+    /// `copied`: a message a copy made while the walk paused (`CopyWatch`).
+    fn visit(&mut self, key: MailboxKey, index: &MessageIndex, entry: &MessageEntry, copied: bool);
+    /// Ends the slice that began at `started` (whatever the walker does here is part of it).
+    fn slice_done(&mut self, started: Instant);
+}
+
+/// Content octets used per segment (`Store::live_octets_by_segment`).
+struct LiveOctets<'a> {
+    live: BTreeMap<u64, u64>,
+    shared_seen: HashSet<Location>,
+    report: &'a mut CompactionReport,
+}
+
+impl Walker for LiveOctets<'_> {
+    fn visit(&mut self, _: MailboxKey, index: &MessageIndex, entry: &MessageEntry, _: bool) {
+        let shared = entry.shared();
+        index.locations_of(entry, |location, kind| {
+            if let LocationKind::Content(octets) = kind
+                && (!shared || self.shared_seen.insert(location))
+            {
+                *self.live.entry(location.sequence).or_insert(0) += u64::from(octets);
+            }
+        });
+    }
+    fn slice_done(&mut self, started: Instant) {
+        let step = started.elapsed();
+        self.report.longest_hold = self.report.longest_hold.max(step);
+    }
+}
+
+/// The locations in one segment and their users (`Store::live_in`).
+struct LiveIn<'a> {
+    sequence: u64,
+    live: Live,
+    progress: &'a Progress,
+}
+
+impl Walker for LiveIn<'_> {
+    fn visit(&mut self, key: MailboxKey, index: &MessageIndex, entry: &MessageEntry, copied: bool) {
+        let live = &mut self.live;
+        let mut uses = false;
+        index.locations_of(entry, |location, kind| {
+            if location.sequence == self.sequence {
+                uses = true;
+                match kind {
+                    LocationKind::Commit => live.commits.push(location.offset),
+                    LocationKind::Content(_) => live.content.push(location.offset),
+                }
+            }
+        });
+        if uses {
+            match copied {
+                true => live.copies.push((key, entry.uid)),
+                false => live.users.push((key, entry.uid)),
+            }
+        }
+    }
+    fn slice_done(&mut self, started: Instant) {
+        self.live.content.seal();
+        self.live.commits.seal();
+        self.progress.held(started.elapsed());
+    }
 }
 
 /// Where a walk of the index stands: the next message to visit is the first with a UID at
@@ -299,39 +445,27 @@ impl<D: Disk + 'static> Store<D> {
     /// copies counts once (only messages marked shared are looked up in a set). An estimate
     /// when the index changes during the walk; each segment's plan is exact.
     async fn live_octets_by_segment(&self, report: &mut CompactionReport) -> BTreeMap<u64, u64> {
-        let mut live: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut shared_seen: HashSet<Location> = HashSet::new();
-        let visit = |_: MailboxKey, index: &MessageIndex, entry: &MessageEntry| {
-            let shared = entry.shared();
-            index.locations_of(entry, |location, kind| {
-                if let LocationKind::Content(octets) = kind
-                    && (!shared || shared_seen.insert(location))
-                {
-                    *live.entry(location.sequence).or_insert(0) += u64::from(octets);
-                }
-            });
+        let mut walker = LiveOctets {
+            live: BTreeMap::new(),
+            shared_seen: HashSet::new(),
+            report,
         };
-        let held = |step| report.longest_hold = report.longest_hold.max(step);
-        self.walk_in_slices(held, visit).await;
-        live
+        self.walk_in_slices(&mut walker).await;
+        walker.live
     }
 
-    /// Walks the whole index in slices with a pause between them, telling `held` how long
-    /// each slice took. After each slice it also visits the copies listed since the last
-    /// (`follow_copies`), so a walk over a segment being compacted misses no message made
-    /// behind it; returns how many it visited so.
-    async fn walk_in_slices(
-        &self,
-        mut held: impl FnMut(Duration),
-        mut visit: impl FnMut(MailboxKey, &MessageIndex, &MessageEntry),
-    ) -> usize {
+    /// Walks the whole index in slices with a pause between them, telling the walker when
+    /// each slice is done and how long it took. After each slice it also visits the copies
+    /// listed since the last (`follow_copies`), so a walk over a segment being compacted
+    /// misses no message made behind it; returns how many it visited so.
+    async fn walk_in_slices(&self, walker: &mut impl Walker) -> usize {
         let mut position = WalkPosition::START;
         let mut followed = 0;
         let mut started = Instant::now();
         loop {
-            let done = self.walk_slice(&mut position, &mut visit).is_break();
-            followed += self.follow_copies(&mut visit);
-            held(started.elapsed());
+            let done = self.walk_slice(&mut position, walker).is_break();
+            followed += self.follow_copies(walker);
+            walker.slice_done(started);
             if done {
                 return followed;
             }
@@ -343,11 +477,7 @@ impl<D: Disk + 'static> Store<D> {
     /// Visits the messages of the index from `position` on, at most
     /// `compaction_slice_entries` of them (an empty mailbox counts as one), and moves
     /// `position` past them. `Break` once the walk is done.
-    fn walk_slice(
-        &self,
-        position: &mut WalkPosition,
-        mut visit: impl FnMut(MailboxKey, &MessageIndex, &MessageEntry),
-    ) -> ControlFlow<()> {
+    fn walk_slice(&self, position: &mut WalkPosition, walker: &mut impl Walker) -> ControlFlow<()> {
         let mut budget = self.log.config().compaction_slice_entries.max(1);
         let state = self.state.borrow();
         let from = *position;
@@ -367,7 +497,7 @@ impl<D: Disk + 'static> Store<D> {
                 if entries.len() >= budget {
                     let slice = &entries[..budget];
                     for entry in slice {
-                        visit(key, &mailbox.index, entry);
+                        walker.visit(key, &mailbox.index, entry, false);
                     }
                     // Resumes after the last one visited (UIDs stop below u32::MAX).
                     let last = slice.last().map_or(0, |entry| entry.uid);
@@ -378,7 +508,7 @@ impl<D: Disk + 'static> Store<D> {
                     return ControlFlow::Continue(());
                 }
                 for entry in entries {
-                    visit(key, &mailbox.index, entry);
+                    walker.visit(key, &mailbox.index, entry, false);
                 }
                 budget -= entries.len().max(1);
             }
@@ -396,17 +526,14 @@ impl<D: Disk + 'static> Store<D> {
 
     /// Visits the messages the copies listed since the last call made (those still
     /// present); returns how many copies there were.
-    fn follow_copies(
-        &self,
-        visit: &mut impl FnMut(MailboxKey, &MessageIndex, &MessageEntry),
-    ) -> usize {
+    fn follow_copies(&self, walker: &mut impl Walker) -> usize {
         let copies = self.take_watched_copies();
         let state = self.state.borrow();
         for (key, uid) in &copies {
             if let Some(mailbox) = state.mailbox(*key)
                 && let Some(entry) = mailbox.index.get(*uid)
             {
-                visit(*key, &mailbox.index, entry);
+                walker.visit(*key, &mailbox.index, entry, true);
             }
         }
         copies.len()
@@ -418,33 +545,17 @@ impl<D: Disk + 'static> Store<D> {
     /// its own mailbox is reached): the walk visits the copies the state lists for the
     /// segment (`CopyWatch`, set up by the caller) after every slice.
     async fn live_in(&self, sequence: u64, progress: &Progress) -> Live {
-        let mut live = Live::default();
-        let visit = |key: MailboxKey, index: &MessageIndex, entry: &MessageEntry| {
-            let mut uses = false;
-            index.locations_of(entry, |location, kind| {
-                if location.sequence == sequence {
-                    uses = true;
-                    match kind {
-                        LocationKind::Commit => live.commits.push(location.offset),
-                        LocationKind::Content(_) => live.content.push(location.offset),
-                    }
-                }
-            });
-            if uses {
-                live.users.push((key, entry.uid));
-            }
+        let mut walker = LiveIn {
+            sequence,
+            live: Live::default(),
+            progress,
         };
-        let followed = self.walk_in_slices(|step| progress.held(step), visit).await;
+        let followed = self.walk_in_slices(&mut walker).await;
         progress.followed(followed);
-        let started = Instant::now();
-        for locations in [&mut live.content, &mut live.commits] {
-            locations.sort_unstable();
-            locations.dedup();
-        }
-        // In walk order, which is ascending, but for the copies followed.
-        live.users.sort();
-        live.users.dedup();
-        progress.held(started.elapsed());
+        let mut live = walker.live;
+        // As many as copies were made during the walk: few.
+        live.copies.sort_unstable();
+        live.copies.dedup();
         live
     }
 
@@ -526,7 +637,7 @@ impl<D: Disk + 'static> Store<D> {
             .map_err(fail)?;
         disk.sync_directory().await.map_err(fail)?;
         let replaced = disk.open(sequence).await.map_err(fail)?;
-        self.move_index(sequence, replaced, new_salt, &plan, &live.users, progress)
+        self.move_index(sequence, replaced, new_salt, &plan, live, progress)
             .await;
         Ok(Ok(plan.octets()))
     }
@@ -543,7 +654,7 @@ impl<D: Disk + 'static> Store<D> {
         file: D::File,
         salt: u32,
         plan: &Plan,
-        users: &[(MailboxKey, Uid)],
+        live: Live,
         progress: &Progress,
     ) {
         // Never under a checkpoint that is encoding the state.
@@ -567,14 +678,17 @@ impl<D: Disk + 'static> Store<D> {
         };
         let slice = (self.log.config().compaction_slice_entries / MOVE_SLICE_DIVISOR).max(1);
         let mut lost = 0;
-        let mut rest = users;
+        let mut rest = &live.users[..];
+        // The copies the walk followed go with the first slice.
+        let mut followed = live.copies;
         loop {
             let (now, later) = rest.split_at(rest.len().min(slice));
             lost += self.relocate_users(sequence, now, &moved);
             rest = later;
             let mut copies = self.take_watched_copies();
+            progress.followed(copies.len());
+            copies.append(&mut followed);
             if !copies.is_empty() {
-                progress.followed(copies.len());
                 copies.sort_unstable();
                 copies.dedup();
                 lost += self.relocate_users(sequence, &copies, &moved);
@@ -656,7 +770,8 @@ impl<D: Disk + 'static> Store<D> {
         let mut kept: Vec<Kept> = Vec::new();
         let mut kept_chunks: Vec<u64> = Vec::new();
         let mut original_of: HashMap<u64, u64> = HashMap::new();
-        let mut commits_kept = 0;
+        let mut content = live.content.asking();
+        let mut commits = live.commits.asking();
         let mut scratch = Vec::new();
         let outcome = scan::scan(file, range, |offset, record| {
             scratch.clear();
@@ -667,11 +782,7 @@ impl<D: Disk + 'static> Store<D> {
                     original_of.extend(relocations.iter().map(|r| (r.current, r.original)));
                 }
                 Record::ContentChunk { .. } => {
-                    if live
-                        .content
-                        .binary_search(&(offset + CHUNK_DATA_OFFSET))
-                        .is_ok()
-                    {
+                    if content.contains(offset + CHUNK_DATA_OFFSET) {
                         kept.push(Kept::Copied {
                             old: offset,
                             framed,
@@ -680,8 +791,7 @@ impl<D: Disk + 'static> Store<D> {
                     }
                 }
                 Record::MessageCommit(commit) => {
-                    if live.commits.binary_search(&offset).is_ok() {
-                        commits_kept += 1;
+                    if commits.contains(offset) {
                         kept.push(Kept::Copied {
                             old: offset,
                             framed,
@@ -706,7 +816,7 @@ impl<D: Disk + 'static> Store<D> {
         if !outcome.damaged.is_empty() || outcome.tail.is_some() {
             return Ok(Err("damaged; run postern check".into()));
         }
-        if kept_chunks.len() != live.content.len() || commits_kept != live.commits.len() {
+        if !content.all_asked() || !commits.all_asked() {
             return Ok(Err(
                 "index refers to records the segment does not hold".into()
             ));
@@ -850,5 +960,51 @@ impl<D: Disk + 'static> Store<D> {
             glommio::timer::sleep(Duration::from_secs_f64(octets as f64 / rate as f64)).await;
         }
         Ok(octets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs(slices: &[&[u64]]) -> Runs {
+        let mut runs = Runs::default();
+        for slice in slices {
+            for offset in *slice {
+                runs.push(*offset);
+            }
+            runs.seal();
+        }
+        runs
+    }
+
+    #[test]
+    fn runs_answer_ascending_offsets_across_slices_with_repeats() {
+        // A shared chunk (300) found in two slices, unsorted within a slice.
+        let runs = runs(&[&[500, 100, 300], &[], &[300, 200, 200], &[900]]);
+        let mut asking = runs.asking();
+        let answers: Vec<(u64, bool)> = [50, 100, 150, 200, 300, 400, 500, 900]
+            .iter()
+            .map(|offset| (*offset, asking.contains(*offset)))
+            .collect();
+        let members = [100, 200, 300, 500, 900];
+        for (offset, answer) in answers {
+            assert_eq!(answer, members.contains(&offset), "{offset}");
+        }
+        assert!(asking.all_asked());
+    }
+
+    #[test]
+    fn an_offset_never_asked_about_is_noticed() {
+        let runs = runs(&[&[100, 300], &[200]]);
+        // 200 is passed over.
+        let mut asking = runs.asking();
+        assert!(asking.contains(100) && asking.contains(300));
+        assert!(!asking.all_asked());
+        // 300 is never reached.
+        let mut asking = runs.asking();
+        assert!(asking.contains(100) && asking.contains(200));
+        assert!(!asking.all_asked());
+        assert!(Runs::default().asking().all_asked());
     }
 }
