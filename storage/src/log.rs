@@ -56,8 +56,9 @@ pub struct LogConfig {
     /// A checkpoint encodes the state in pieces of about this many octets, applying no
     /// record meanwhile (at least one message or head per piece; tests use tiny pieces).
     pub checkpoint_piece_octets: usize,
-    /// Index entries compaction walks in one synchronous step before it yields (at least 1;
-    /// tests use small values to interleave other work with its walks).
+    /// Index entries compaction walks in one synchronous step before it yields, and 8 times
+    /// the messages it moves to a rewritten segment in one step (at least 1; tests use small
+    /// values to interleave other work with its walks and moves).
     pub compaction_slice_entries: usize,
     /// Memory for verified commit records read back (`Store::read_commit`); 0 = no cache.
     pub commit_cache_octets: usize,
