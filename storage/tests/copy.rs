@@ -150,11 +150,7 @@ fn compaction_moves_shared_content_once_and_keeps_it_for_the_copy() {
             Some(77)
         );
         drop(store);
-        let replay = image.crash_image(Cut::Octets(0));
-        remove_checkpoints(&replay).await;
-        let (store, report) = Store::open(replay, config()).await.expect("replay");
-        assert!(report.checkpoint.is_none() && report.anomalies.is_empty());
-        assert_eq!(state_image(&store), checkpointed);
+        let store = replayed_whole(&image, &checkpointed).await;
         assert_eq!(read_all(&store, archive, 1).await, content(1, 200 * 1024));
         // The last reference goes: compaction reclaims the chunk.
         let before = used_octets(&store, 1).await;
@@ -237,15 +233,8 @@ fn compaction_leaves_tombstones_of_gone_messages_and_replay_agrees() {
         }
     });
     // The whole log, with its tombstones, replayed from the start.
-    let replay = disk.crash_image(Cut::Octets(0));
     run(async move {
-        remove_checkpoints(&replay).await;
-        let (store, report) = Store::open(replay, config()).await.expect("replay");
-        assert!(
-            report.checkpoint.is_none() && report.anomalies.is_empty(),
-            "{report:?}"
-        );
-        assert_eq!(state_image(&store), image);
+        let store = replayed_whole(&disk, &image).await;
         let inbox = store
             .mailbox_by_name(archive_of(&store).account, "INBOX")
             .expect("inbox");
@@ -469,11 +458,7 @@ fn reads_a_copy_and_a_checkpoint_during_a_sliced_move_of_the_index() {
         }
         assert_eq!(read_all(&store, archive, copy).await, content(id, 4096));
         drop(store);
-        let replay = image.crash_image(Cut::Octets(0));
-        remove_checkpoints(&replay).await;
-        let (store, report) = Store::open(replay, config()).await.expect("replay");
-        assert!(report.checkpoint.is_none() && report.anomalies.is_empty());
-        assert_eq!(state_image(&store), checkpointed);
+        replayed_whole(&image, &checkpointed).await;
     });
 }
 
@@ -494,6 +479,20 @@ fn meta(id: u64) -> MessageMeta {
 fn archive_of(store: &Store<SimDisk>) -> MailboxKey {
     let account = store.account_by_name("erin@example.org").expect("account");
     store.mailbox_by_name(account, "Archive").expect("archive")
+}
+
+/// `disk` after a crash, opened without its checkpoints: the whole log replayed must give
+/// the state `expected` (`state_image`).
+async fn replayed_whole(disk: &SimDisk, expected: &[u8]) -> Rc<Store<SimDisk>> {
+    let replay = disk.crash_image(Cut::Octets(0));
+    remove_checkpoints(&replay).await;
+    let (store, report) = Store::open(replay, config()).await.expect("replay");
+    assert!(
+        report.checkpoint.is_none() && report.anomalies.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(state_image(&store), expected);
+    store
 }
 
 async fn remove_checkpoints(disk: &SimDisk) {
