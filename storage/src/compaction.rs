@@ -422,7 +422,8 @@ impl<D: Disk + 'static> Store<D> {
             };
             let start = records_start(&*file).await?;
             let hole = start.map_or(0, |start| start - SEGMENT_HEADER_OCTETS as u64);
-            let octets = file.octets().await.map_err(StoreError::Read)? - hole;
+            let octets = file.octets().await.map_err(StoreError::Read)?;
+            let octets = octets.saturating_sub(hole);
             let live = live_octets.get(&sequence).copied().unwrap_or(0);
             if live * 100 > octets * percent_max {
                 continue;
@@ -576,14 +577,27 @@ impl<D: Disk + 'static> Store<D> {
         {
             return Some("writes to it are not applied yet".into());
         }
+        // A commit waiting to be applied whose content lies in the segment (its writer, and
+        // with it the pin, may be gone): the walk would not find the message.
+        if effects.iter().any(|effect| effect.uses_segment(sequence)) {
+            return Some("a message with content in it is not applied yet".into());
+        }
         None
     }
 
     /// Rewrites one sealed segment. `Ok(Err(reason))`: left alone; `Ok(Ok(octets))`: the new
-    /// file's octets on disk (header and records).
+    /// file's octets on disk (header and records). Waits for a pass in progress (one compaction at a time: the log, the copy watch and
+    /// the checkpoints know of one segment being replaced).
     pub async fn compact_segment(&self, sequence: u64) -> Result<Result<u64, String>, StoreError> {
-        self.compact_segment_reporting(sequence, &Progress::default())
-            .await
+        if !self.claim_compaction(true).await {
+            return Ok(Err("store closed".into()));
+        }
+        let result = self
+            .compact_segment_reporting(sequence, &Progress::default())
+            .await;
+        self.compacting.set(false);
+        self.compaction_done.notify();
+        result
     }
 
     /// `compact_segment`, keeping in `progress` the longest of its synchronous steps and the
@@ -834,7 +848,7 @@ impl<D: Disk + 'static> Store<D> {
         let length = relocation_octets + kept.iter().map(|k| k.framed() as u64).sum::<u64>();
         let header = SEGMENT_HEADER_OCTETS as u64;
         // What the old file takes on disk (its hole, if any, takes nothing).
-        if header + length >= octets - (old_start - header) {
+        if header + length >= octets.saturating_sub(old_start - header) {
             return Ok(Err("nothing to reclaim".into()));
         }
         // Disjoint from the old records: before them if there is room, else after them.

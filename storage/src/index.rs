@@ -336,12 +336,17 @@ fn relocate_entry(
         Some(new) => *offset = new,
         None => known = false,
     };
+    let old_commit = (entry.commit_sequence, entry.commit_offset);
     if entry.commit_sequence == sequence {
         shift(&mut entry.commit_offset, LocationKind::Commit);
     }
     let first = &mut entry.first_extent;
     if first.sequence == sequence && first.octets > 0 {
         shift(&mut first.offset, LocationKind::Content(first.octets));
+    }
+    // An empty message's extent names its commit record (as replay makes it): it follows.
+    if first.octets == 0 && (first.sequence, first.offset) == old_commit {
+        first.offset = entry.commit_offset;
     }
     for extent in more.into_iter().flat_map(|more| more.iter_mut()) {
         if extent.sequence == sequence && extent.octets > 0 {

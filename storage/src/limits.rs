@@ -73,8 +73,9 @@ pub const SEGMENT_OCTETS_DEFAULT: u64 = 256 * 1024 * 1024;
 /// Small segments are for tests; a record larger than an empty segment is refused.
 pub const SEGMENT_OCTETS_MIN: u64 = 512 * 1024;
 /// In-memory locations are u32 offsets, and compaction may place a segment's rewritten
-/// records after its old end (a rewrite is always smaller than what it replaces, so no
-/// offset passes twice this limit).
+/// records after its old end. A rewrite is smaller than what it replaces (or is not made),
+/// so offsets stay below about twice this limit; compaction also refuses a rewrite whose
+/// offsets would not fit.
 pub const SEGMENT_OCTETS_LIMIT: u64 = 1 << 31;
 /// Bytes waiting for the next group commit before appenders are made to wait.
 pub const BATCH_OCTETS_DEFAULT: usize = 8 * 1024 * 1024;

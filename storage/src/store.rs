@@ -37,6 +37,19 @@ pub(crate) struct Effect {
     observer: Option<Observer>,
 }
 
+impl Effect {
+    /// Whether the record is a commit with content in segment `sequence`.
+    pub(crate) fn uses_segment(&self, sequence: u64) -> bool {
+        match &self.record {
+            Record::MessageCommit(commit) => commit
+                .extents
+                .iter()
+                .any(|extent| extent.sequence == sequence),
+            _ => false,
+        }
+    }
+}
+
 /// Filled with what applying a record did (or why it did not fit) for its waiting writer.
 type Observer = Rc<RefCell<Option<Result<Option<Outcome>, Anomaly>>>>;
 

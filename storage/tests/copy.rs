@@ -373,6 +373,8 @@ fn reads_a_copy_and_a_checkpoint_during_a_sliced_move_of_the_index() {
             for id in 0..24 {
                 append(&store, inbox, &content(id, 4096), meta(id)).await;
             }
+            // An empty message: its extent names its commit record, and moves with it.
+            append(&store, inbox, &[], meta(150)).await;
             let doomed = append(&store, inbox, &content(99, 300 * 1024), meta(99)).await;
             // Does not fit segment 1: seals it.
             append(&store, inbox, &content(200, 200 * 1024), meta(200)).await;
@@ -453,12 +455,65 @@ fn reads_a_copy_and_a_checkpoint_during_a_sliced_move_of_the_index() {
             .expect("inbox");
         for (uid, date) in uids_and_dates(&store, inbox) {
             let id = (date - 1000) as u64;
-            let octets = if id == 200 { 200 * 1024 } else { 4096 };
+            let octets = match id {
+                200 => 200 * 1024,
+                150 => 0,
+                _ => 4096,
+            };
             assert_eq!(read_all(&store, inbox, uid).await, content(id, octets));
         }
         assert_eq!(read_all(&store, archive, copy).await, content(id, 4096));
         drop(store);
         replayed_whole(&image, &checkpointed).await;
+    });
+}
+
+/// A writer whose commit is appended but not yet applied can be dropped (a session that goes
+/// away): its pin on the segment holding its content goes with it, but the commit is still
+/// applied later. Compaction must not rewrite that segment meanwhile (its walk would not find
+/// the message, and the content would be dropped); once the commit is applied it may.
+#[test]
+fn compaction_waits_for_the_commit_of_a_dropped_writer() {
+    run(async {
+        let (store, _) = Store::open(SimDisk::new(Faults::default()), config())
+            .await
+            .expect("open");
+        let (inbox, _) = setup(&store, (0, 0)).await;
+        for id in 0..4 {
+            append(&store, inbox, &content(id, 4096), meta(id)).await;
+        }
+        let doomed = append(&store, inbox, &content(99, 150 * 1024), meta(99)).await;
+        // Two full chunks go to segment 1 as they are written; the rest waits for commit.
+        let mut writer = store.begin_message(inbox.account.partition);
+        let body = content(7, 260 * 1024);
+        writer.write(&body).await.expect("write");
+        // Does not fit segment 1: seals it.
+        append(&store, inbox, &content(200, 200 * 1024), meta(200)).await;
+        let (_, _) = store
+            .expunge(inbox, &[UidRange::one(doomed)])
+            .await
+            .expect("expunge");
+        let mut commit = Box::pin(writer.commit(inbox, meta(7)));
+        assert!(
+            futures_lite::future::poll_once(&mut commit).await.is_none(),
+            "appended, waiting to be durable"
+        );
+        drop(commit);
+        let refused = store.compact_segment(1).await.expect("compact");
+        assert_eq!(
+            refused,
+            Err("a message with content in it is not applied yet".to_string())
+        );
+        // Applied with the next write that waits for the log.
+        append(&store, inbox, &content(8, 4096), meta(8)).await;
+        let compacted = store.compact_segment(1).await.expect("compact");
+        assert!(compacted.is_ok(), "{compacted:?}");
+        let (uid, _) = *uids_and_dates(&store, inbox)
+            .iter()
+            .find(|(_, date)| *date == 1007)
+            .expect("the dropped writer's message");
+        assert_eq!(read_all(&store, inbox, uid).await, body);
+        store.close().await.expect("close");
     });
 }
 
