@@ -384,29 +384,35 @@ impl<D: Disk + 'static> Store<D> {
     /// `compaction_live_percent_max` of its size. One pass at a time (a call waits for a
     /// pass in progress, then makes its own); writes go on meanwhile.
     pub async fn compact(&self) -> Result<CompactionReport, StoreError> {
-        // After `close` (which keeps the claim for good) nothing may move.
+        let report = self.exclusively(self.compact_all()).await;
+        report.unwrap_or_else(|| Ok(CompactionReport::default()))
+    }
+
+    /// Runs `work` as the one compaction of the store, once a pass in progress is done;
+    /// `None` once the store is closed (`close` keeps the claim for good: nothing may move
+    /// after it).
+    async fn exclusively<T>(&self, work: impl Future<Output = T>) -> Option<T> {
         if !self.claim_compaction(true).await {
-            return Ok(CompactionReport::default());
+            return None;
         }
-        let result = self.compact_all().await;
+        let result = work.await;
         self.compacting.set(false);
         self.compaction_done.notify();
-        result
+        Some(result)
     }
 
     /// Waits until no compaction pass runs, then marks one as running. With
     /// `unless_closed`, gives up (false) once the store is closed.
     pub(crate) async fn claim_compaction(&self, unless_closed: bool) -> bool {
-        loop {
-            let generation = self.compaction_done.generation();
-            if unless_closed && self.log.closed() {
-                return false;
-            }
-            if !self.compacting.replace(true) {
-                return true;
-            }
-            self.compaction_done.changed(generation).await;
-        }
+        let mut claimed = false;
+        let closed = || unless_closed && self.log.closed();
+        self.compaction_done
+            .until(|| {
+                claimed = !closed() && !self.compacting.replace(true);
+                claimed || closed()
+            })
+            .await;
+        claimed
     }
 
     async fn compact_all(&self) -> Result<CompactionReport, StoreError> {
@@ -589,15 +595,10 @@ impl<D: Disk + 'static> Store<D> {
     /// file's octets on disk (header and records). Waits for a pass in progress (one compaction at a time: the log, the copy watch and
     /// the checkpoints know of one segment being replaced).
     pub async fn compact_segment(&self, sequence: u64) -> Result<Result<u64, String>, StoreError> {
-        if !self.claim_compaction(true).await {
-            return Ok(Err("store closed".into()));
-        }
-        let result = self
-            .compact_segment_reporting(sequence, &Progress::default())
-            .await;
-        self.compacting.set(false);
-        self.compaction_done.notify();
-        result
+        let progress = Progress::default();
+        let work = self.compact_segment_reporting(sequence, &progress);
+        let result = self.exclusively(work).await;
+        result.unwrap_or_else(|| Ok(Err("store closed".into())))
     }
 
     /// `compact_segment`, keeping in `progress` the longest of its synchronous steps and the

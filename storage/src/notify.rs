@@ -50,6 +50,18 @@ impl Event {
         }
     }
 
+    /// Returns once `done` says so: asked now and after every notification, so none between
+    /// the question and the wait is missed.
+    pub async fn until(self: &Rc<Self>, mut done: impl FnMut() -> bool) {
+        loop {
+            let generation = self.generation();
+            if done() {
+                return;
+            }
+            self.changed(generation).await;
+        }
+    }
+
     /// Waiters currently registered (for tests and metrics).
     pub fn waiters(&self) -> usize {
         let slots = self.slots.borrow();

@@ -239,17 +239,9 @@ impl<D: Disk + 'static> Store<D> {
     /// Writes a checkpoint of the durable state now; returns the log position it covers.
     /// Waits for a checkpoint already being written, then writes a new one.
     pub async fn checkpoint(&self) -> Result<Location, StoreError> {
-        loop {
-            let generation = self.checkpoint_done.generation();
-            {
-                let mut checkpoints = self.checkpoints.borrow_mut();
-                if !checkpoints.busy {
-                    checkpoints.busy = true;
-                    break;
-                }
-            }
-            self.checkpoint_done.changed(generation).await;
-        }
+        self.checkpoint_done
+            .until(|| !std::mem::replace(&mut self.checkpoints.borrow_mut().busy, true))
+            .await;
         let result = self.write_checkpoint().await;
         {
             let mut checkpoints = self.checkpoints.borrow_mut();
@@ -514,24 +506,12 @@ impl<D: Disk + 'static> Store<D> {
     /// Waits until no checkpoint holds application back (then, until the caller's next
     /// await, the state can change only by what the caller does).
     pub(crate) async fn until_thawed(&self) {
-        loop {
-            let generation = self.thawed.generation();
-            if !self.frozen.get() {
-                return;
-            }
-            self.thawed.changed(generation).await;
-        }
+        self.thawed.until(|| !self.frozen.get()).await;
     }
 
     /// Waits until compaction is not moving the index over to a rewritten segment.
     async fn until_relocated(&self) {
-        loop {
-            let generation = self.relocated.generation();
-            if !self.relocating.get() {
-                return;
-            }
-            self.relocated.changed(generation).await;
-        }
+        self.relocated.until(|| !self.relocating.get()).await;
     }
 
     /// Applies every durable record in log order and wakes each changed mailbox once; does
